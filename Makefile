@@ -1,0 +1,50 @@
+# The README's two commands are `make book` and `make test`; both install everything first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := bubblewrap chromium chromium-driver
+export PATH := $(abspath $(BIN)):$(PATH)
+# One thread per process: the book and the tests run on 2 cores.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: install book test test-fast exercises bench clean
+
+install: $(VENV)/.installed $(VENV)/.apt-installed
+
+$(VENV)/.apt-installed:
+	@mkdir -p $(VENV)
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $(APT_PACKAGES)
+	touch $@
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH"; exit 1; }
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps -e .
+	$(PY) -m pip check
+	touch $@
+
+# Executes every chapter; warnings are errors. The execution cache makes an unchanged rebuild fast.
+book: install
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: book
+	$(PY) -m pytest -p no:cacheprovider tests
+
+test-fast:
+	$(PY) -m pytest -q -x -m "not slow" tests
+
+# Regenerate the student versions in exercises/ from solutions/.
+exercises: install
+	$(PY) -m autograder.release --all
+
+bench: install
+	$(PY) benchmarks/bench_rnnlab.py
+
+clean:
+	rm -rf _build
