@@ -24,6 +24,7 @@ __all__ = [
     "check_choice",
     "check_positive_int",
     "check_indices",
+    "check_params",
     "shape_str",
 ]
 
@@ -155,7 +156,11 @@ def check_keys(name, mapping, keys):
 
 def check_choice(name, value, choices):
     """Raise ``ValueError`` unless ``value`` is one of ``choices``, listing them."""
-    if value not in choices:
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable value tested against a dict or set
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
 
@@ -181,3 +186,30 @@ def check_indices(name, idx, V):
             f"(shape {shape_str(idx.shape)}), first {int(idx[first])} at index {first}"
         )
     return idx
+
+
+def check_params(name, params, shapes):
+    """Check a parameter dict and return a new dict of float64 arrays.
+
+    Parameters
+    ----------
+    name : str
+        Name of the dict in messages, usually ``"params"``.
+    params : dict of array_like
+    shapes : dict
+        ``key -> (expected_shape, dims)``, e.g. ``{"W_hh": ((H, H), "(H, H)")}``;
+        ``None`` entries in ``expected_shape`` accept any length.
+
+    Returns
+    -------
+    checked : dict of ndarray
+        The same arrays (not copies) when they already are float64; extra keys are dropped.
+    """
+    check_keys(name, params, list(shapes))
+    checked = {}
+    for key, (expected, dims) in shapes.items():
+        label = f"{name}[{key!r}]"
+        arr = as_array(label, params[key], ndim=len(expected), dims=dims)
+        check_shape(label, arr, expected, dims)
+        checked[key] = check_finite(label, arr)
+    return checked

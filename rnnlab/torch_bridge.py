@@ -1,0 +1,137 @@
+"""Copy rnnlab parameters into PyTorch modules and back (float64, no transposes).
+
+rnnlab keeps PyTorch's weight names and shapes, so the mapping is one to one:
+
+    rnnlab key   PyTorch nn.RNN / nn.LSTM            nn.RNNCell / nn.LSTMCell
+    W_ih         weight_ih_l{layer}{suffix}          weight_ih
+    W_hh         weight_hh_l{layer}{suffix}          weight_hh
+    b_ih         bias_ih_l{layer}{suffix}            bias_ih
+    b_hh         bias_hh_l{layer}{suffix}            bias_hh
+
+``suffix`` is ``""`` for the forward direction and ``"_reverse"`` for the backward direction
+of a ``bidirectional=True`` module. Shapes: ``W_ih (G, D)``, ``W_hh (G, H)``, ``b_ih (G,)``,
+``b_hh (G,)`` with ``G = H`` (Elman) or ``G = 4H`` (LSTM, gates i, f, g, o).
+The modules are built in float64 on the CPU; the arrays returned are float64 copies.
+"""
+
+import numpy as np
+import torch
+
+from ._validate import check_choice
+from .rnn import _check_params
+
+__all__ = [
+    "rnn_to_torch", "rnn_from_torch", "rnncell_to_torch",
+    "lstm_to_torch", "lstm_from_torch", "lstmcell_to_torch",
+    "birnn_to_torch", "birnn_from_torch",
+]
+
+_TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
+_CELLS = {"elman": 1, "lstm": 4}
+
+
+def _checked(params, gates):
+    """Validate params of a cell with ``gates`` blocks; return (params, D, H)."""
+    D = np.shape(params.get("W_ih", np.empty((0, 0))))[-1] if isinstance(params, dict) else 0
+    params, H = _check_params(params, D, gates)
+    return params, D, H
+
+
+def _copy_in(module, params, suffix):
+    with torch.no_grad():
+        for key, name in _TORCH_NAMES.items():
+            getattr(module, name + suffix).copy_(torch.from_numpy(params[key]))
+
+
+def _copy_out(module, suffix):
+    return {key: getattr(module, name + suffix).detach().cpu().numpy().astype(np.float64, copy=True)
+            for key, name in _TORCH_NAMES.items()}
+
+
+def rnn_to_torch(params, nonlinearity="tanh"):
+    """A one-layer float64 ``torch.nn.RNN`` holding ``params`` (W_ih (H, D), W_hh (H, H), b_ih, b_hh (H,))."""
+    check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+    params, D, H = _checked(params, 1)
+    module = torch.nn.RNN(D, H, nonlinearity=nonlinearity, dtype=torch.float64)
+    _copy_in(module, params, "_l0")
+    return module
+
+
+def rnncell_to_torch(params, nonlinearity="tanh"):
+    """A float64 ``torch.nn.RNNCell`` holding ``params`` (W_ih (H, D), W_hh (H, H), b_ih, b_hh (H,))."""
+    check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+    params, D, H = _checked(params, 1)
+    module = torch.nn.RNNCell(D, H, nonlinearity=nonlinearity, dtype=torch.float64)
+    _copy_in(module, params, "")
+    return module
+
+
+def lstm_to_torch(params):
+    """A one-layer float64 ``torch.nn.LSTM`` holding ``params`` (W_ih (4H, D), W_hh (4H, H), b_ih, b_hh (4H,))."""
+    params, D, H = _checked(params, 4)
+    module = torch.nn.LSTM(D, H, dtype=torch.float64)
+    _copy_in(module, params, "_l0")
+    return module
+
+
+def lstmcell_to_torch(params):
+    """A float64 ``torch.nn.LSTMCell`` holding ``params`` (W_ih (4H, D), W_hh (4H, H), b_ih, b_hh (4H,))."""
+    params, D, H = _checked(params, 4)
+    module = torch.nn.LSTMCell(D, H, dtype=torch.float64)
+    _copy_in(module, params, "")
+    return module
+
+
+def rnn_from_torch(module, layer=0, suffix=""):
+    """rnnlab params (float64 copies) from ``nn.RNN``/``nn.LSTM`` layer ``layer`` or from a cell.
+
+    module : nn.RNN, nn.LSTM, nn.RNNCell or nn.LSTMCell
+    layer : int, which layer of a stacked module; suffix : "" or "_reverse"
+    Returns dict W_ih (G, D), W_hh (G, H), b_ih (G,), b_hh (G,).
+    """
+    if isinstance(module, torch.nn.RNNCellBase):
+        if layer != 0 or suffix:
+            raise ValueError(f"a {type(module).__name__} has one layer and one direction, "
+                             f"got layer={layer!r}, suffix={suffix!r}")
+        return _copy_out(module, "")
+    if not isinstance(module, torch.nn.RNNBase):
+        raise ValueError(f"module must be a torch.nn.RNN, LSTM, RNNCell or LSTMCell, got {type(module).__name__}")
+    check_choice("suffix", suffix, ("", "_reverse"))
+    if not 0 <= layer < module.num_layers:
+        raise ValueError(f"layer must be in [0, {module.num_layers}), got {layer!r}")
+    if suffix and not module.bidirectional:
+        raise ValueError("suffix='_reverse' needs a module built with bidirectional=True")
+    if not module.bias:
+        raise ValueError("module was built with bias=False; rnnlab cells always have b_ih and b_hh")
+    return _copy_out(module, f"_l{layer}{suffix}")
+
+
+# The LSTM's four gate blocks are stacked in the same four tensors, so one reader serves both.
+lstm_from_torch = rnn_from_torch
+
+
+def birnn_to_torch(params_fwd, params_bwd, cell="elman", nonlinearity="tanh"):
+    """A one-layer float64 ``nn.RNN`` (cell="elman") or ``nn.LSTM`` (cell="lstm") with bidirectional=True.
+
+    params_fwd, params_bwd : params of the forward and backward directions, same shapes.
+    """
+    check_choice("cell", cell, _CELLS)
+    params_fwd, D, H = _checked(params_fwd, _CELLS[cell])
+    params_bwd, D_b, H_b = _checked(params_bwd, _CELLS[cell])
+    if (D_b, H_b) != (D, H):
+        raise ValueError(f"params_bwd has (D, H) = {(D_b, H_b)} but params_fwd has {(D, H)}; they must match")
+    if cell == "elman":
+        check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+        module = torch.nn.RNN(D, H, nonlinearity=nonlinearity, bidirectional=True, dtype=torch.float64)
+    else:
+        module = torch.nn.LSTM(D, H, bidirectional=True, dtype=torch.float64)
+    _copy_in(module, params_fwd, "_l0")
+    _copy_in(module, params_bwd, "_l0_reverse")
+    return module
+
+
+def birnn_from_torch(module):
+    """``(params_fwd, params_bwd)`` from the first layer of a bidirectional ``nn.RNN`` or ``nn.LSTM``."""
+    if not isinstance(module, torch.nn.RNNBase) or not module.bidirectional:
+        raise ValueError(f"module must be an nn.RNN or nn.LSTM with bidirectional=True, got {module!r}")
+    return rnn_from_torch(module, 0, ""), rnn_from_torch(module, 0, "_reverse")
