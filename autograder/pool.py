@@ -1,0 +1,179 @@
+"""A pool of persistent worker processes with a per-job deadline.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: one worker that dies (the OOM killer,
+a native crash) breaks the whole executor, and a job stuck past its deadline cannot be
+stopped without stopping them all. Here each worker is a ``spawn``ed process in its own
+session that imports the heavy modules once (nbgrader, nbclient, numpy: about 3 s, paid
+once per worker instead of once per submission); the parent sends it one job at a time
+over a pipe. A worker that dies is replaced and its job reported as a
+:class:`WorkerLost`; a job past its deadline has its worker's whole process group killed
+(which takes the student's kernel with it) and is reported the same way. Jobs are handed
+out in order; results come back as they finish.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+
+@dataclass
+class WorkerLost:
+    """A job whose worker died or overran its deadline; ``reason`` says which."""
+
+    reason: str
+
+
+def _resolve(dotted: str):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...]) -> None:
+    # Own session and process group: the parent can kill this worker and every process it
+    # started (kernels, bwrap) with one killpg, without touching its siblings.
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    for name in warm_imports:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # the job itself will raise a clearer error if the module matters
+    func = _resolve(func_path)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        job_id, payload = message
+        try:
+            conn.send((job_id, True, func(payload)))
+        except BaseException:
+            conn.send((job_id, False, traceback.format_exc()))
+
+
+class _Worker:
+    def __init__(self, ctx, func_path, warm_imports):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, func_path, warm_imports), daemon=True)
+        self.process.start()
+        child.close()
+        self.job = None  # (job_id, payload, deadline)
+        self.ready = False
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.join(5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """``n_workers`` processes running ``func_path(payload) -> result`` (a dotted name).
+
+    Use as a context manager; :meth:`run` yields ``(job_id, result)`` where result is the
+    function's return value, a :class:`WorkerLost`, or an ``Exception`` carrying the worker's
+    traceback when the function raised.
+    """
+
+    def __init__(self, n_workers: int, func_path: str, warm_imports: tuple[str, ...] = ()):
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        self.n_workers = n_workers
+        self.func_path = func_path
+        self.warm_imports = warm_imports
+        self._ctx = mp.get_context("spawn")
+        self._workers: list[_Worker] = []
+
+    def __enter__(self):
+        self._workers = [_Worker(self._ctx, self.func_path, self.warm_imports) for _ in range(self.n_workers)]
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                if w.job is None and w.process.is_alive():
+                    w.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        deadline = time.monotonic() + 5
+        for w in self._workers:
+            w.process.join(max(0.0, deadline - time.monotonic()))
+            if w.process.is_alive() or w.job is not None:
+                w.kill()
+            # Anything the worker started and left behind (a detached kernel) goes too.
+            try:
+                os.killpg(w.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._workers = []
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        self._workers[self._workers.index(w)] = _Worker(self._ctx, self.func_path, self.warm_imports)
+
+    def run(self, jobs, deadline_s: float | None = None):
+        """Yield ``(job_id, result)`` for each ``(job_id, payload)`` in ``jobs``."""
+        pending = list(jobs)
+        pending.reverse()  # pop() from the end keeps the given order
+        busy = 0
+        while pending or busy:
+            for w in self._workers:
+                if w.ready and w.job is None and pending:
+                    job_id, payload = pending.pop()
+                    deadline = time.monotonic() + deadline_s if deadline_s else None
+                    try:
+                        w.conn.send((job_id, payload))
+                    except (OSError, BrokenPipeError):
+                        pending.append((job_id, payload))
+                        self._replace(w)
+                        continue
+                    w.job = (job_id, payload, deadline)
+                    busy += 1
+            now = time.monotonic()
+            timeouts = [w.job[2] - now for w in self._workers if w.job and w.job[2] is not None]
+            waitables = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
+            ready = wait(waitables, timeout=max(0.05, min(timeouts)) if timeouts else 1.0)
+            for w in list(self._workers):
+                if w.conn in ready:
+                    try:
+                        message = w.conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                    if message is not None and message[0] == "ready":
+                        w.ready = True
+                        continue
+                    if message is not None and w.job and message[0] == w.job[0]:
+                        job_id, ok, value = message
+                        w.job = None
+                        busy -= 1
+                        yield job_id, (value if ok else RuntimeError(value))
+                        continue
+                if not w.process.is_alive() or (w.process.sentinel in ready and w.conn not in ready):
+                    lost = w.job
+                    code = w.process.exitcode
+                    self._replace(w)
+                    if lost:
+                        busy -= 1
+                        yield lost[0], WorkerLost(f"grading worker died (exit code {code}) while grading")
+                    elif not w.ready:
+                        raise RuntimeError(f"grading worker could not start (exit code {code})")
+                elif w.job and w.job[2] is not None and time.monotonic() > w.job[2]:
+                    lost = w.job
+                    self._replace(w)
+                    busy -= 1
+                    yield lost[0], WorkerLost(f"grading took longer than the {deadline_s:.0f} s "
+                                              "limit for a whole submission; worker killed")
