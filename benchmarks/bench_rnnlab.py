@@ -1,0 +1,113 @@
+"""Time rnnlab's Elman and LSTM forward+backward against torch.nn.RNN / nn.LSTM on one CPU thread.
+
+Both sides compute the same things in float64: the states for every step and the gradients
+of ``sum(h * dh)`` with respect to the input, the initial state and every weight (torch by
+autograd). Each entry is the median of ``--repeats`` timed runs after ``--warmup`` untimed
+ones, the two sides alternating run by run. Targets: rnnlab/torch <= 1.5 at (T, N, D, H) = (50, 32, 64, 128) and < 1.0 at
+(200, 8, 16, 32).
+
+    python benchmarks/bench_rnnlab.py [--repeats 15] [--warmup 3]
+"""
+
+import os
+
+# One BLAS thread for numpy, set before numpy is imported (threadpoolctl is not a dependency).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from rnnlab.lstm import init_lstm_params, lstm_backward, lstm_forward  # noqa: E402
+from rnnlab.rnn import init_rnn_params, rnn_backward, rnn_forward  # noqa: E402
+from rnnlab.torch_bridge import lstm_to_torch, rnn_to_torch  # noqa: E402
+
+SIZES = [(50, 32, 64, 128), (200, 8, 16, 32)]
+TARGETS = {(50, 32, 64, 128): (1.5, "<="), (200, 8, 16, 32): (1.0, "<")}
+
+
+def _median_times(fns, repeats, warmup):
+    """Median wall time of each zero-argument callable in ``fns``.
+
+    The callables are run in turn within each repeat, so that a burst of load from other
+    processes on the machine falls on all of them rather than on one.
+    """
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, bucket in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return [statistics.median(bucket) for bucket in times]
+
+
+def _cases(T, N, D, H, seed=0):
+    """For each model, a pair of zero-argument callables (rnnlab run, torch run) on the same data."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, N, D))
+    h0 = rng.normal(size=(N, H))
+    dh = rng.normal(size=(T, N, H))
+    xt, h0t, dht = torch.tensor(x), torch.tensor(h0[None]), torch.tensor(dh)
+
+    elman = init_rnn_params(D, H, seed=seed)
+    lstm = init_lstm_params(D, H, seed=seed)
+    rnn_module, lstm_module = rnn_to_torch(elman), lstm_to_torch(lstm)
+    c0t = torch.zeros(1, N, H, dtype=torch.float64)
+
+    def numpy_elman():
+        h, cache = rnn_forward(x, h0, elman)
+        return rnn_backward(dh, cache)
+
+    def numpy_lstm():
+        h, cache = lstm_forward(x, h0, lstm)
+        return lstm_backward(dh, cache)
+
+    def torch_run(module, state):
+        def run():
+            module.zero_grad(set_to_none=True)
+            xr = xt.clone().requires_grad_(True)
+            hr = h0t.clone().requires_grad_(True)
+            out, _ = module(xr, (hr, state) if state is not None else hr)
+            out.backward(dht)
+            return xr.grad, hr.grad
+        return run
+
+    return {"Elman": (numpy_elman, torch_run(rnn_module, None)),
+            "LSTM": (numpy_lstm, torch_run(lstm_module, c0t))}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    print(f"numpy {np.__version__}, torch {torch.__version__}, float64, 1 thread, "
+          f"median of {args.repeats} runs (forward + backward)")
+    header = f"{'model':<6} {'(T, N, D, H)':<18} {'rnnlab ms':>10} {'torch ms':>10} {'ratio':>7}  target"
+    print(header)
+    print("-" * len(header))
+    all_met = True
+    for size in SIZES:
+        for model, (ours, theirs) in _cases(*size).items():
+            t_ours, t_theirs = _median_times((ours, theirs), args.repeats, args.warmup)
+            ratio = t_ours / t_theirs
+            bound, op = TARGETS[size]
+            met = ratio <= bound if op == "<=" else ratio < bound
+            all_met &= met
+            print(f"{model:<6} {str(size):<18} {1e3 * t_ours:>10.2f} {1e3 * t_theirs:>10.2f} {ratio:>7.2f}  "
+                  f"{op} {bound} {'met' if met else 'MISSED'}")
+    print("all targets met" if all_met else "some targets missed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
