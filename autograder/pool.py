@@ -148,11 +148,12 @@ class WorkerPool:
             waitables = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
             ready = wait(waitables, timeout=max(0.05, min(timeouts)) if timeouts else 1.0)
             for w in list(self._workers):
+                dead = w.process.sentinel in ready
                 if w.conn in ready:
                     try:
                         message = w.conn.recv()
                     except (EOFError, OSError):
-                        message = None
+                        message, dead = None, True
                     if message is not None and message[0] == "ready":
                         w.ready = True
                         continue
@@ -162,7 +163,10 @@ class WorkerPool:
                         busy -= 1
                         yield job_id, (value if ok else RuntimeError(value))
                         continue
-                if not w.process.is_alive() or (w.process.sentinel in ready and w.conn not in ready):
+                if dead:
+                    # The sentinel fires when the child's descriptors close, a moment before
+                    # it can be reaped: join so that its exit code is known.
+                    w.process.join(5)
                     lost = w.job
                     code = w.process.exitcode
                     self._replace(w)
