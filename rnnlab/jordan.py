@@ -52,9 +52,11 @@ def init_jordan_params(D, H, K, seed=0):
     return {name: rng.uniform(-k, k, size=shape) for name, shape in shapes.items()}
 
 
-def _check_params(params, D):
-    """Validate Jordan params for inputs of width D; return (params, H, K)."""
-    check_params("params", params, {"W_hy": ((None, None), "(K, H)")})
+def _check_params(params, x):
+    """Validate Jordan params for inputs ``x (..., D)``; return (params, H, K)."""
+    check_params("params", params, {"W_hy": ((None, None), "(K, H)"), "W_ih": ((None, None), "(H, D)")})
+    check_same("x", x, "params['W_ih']", params["W_ih"], (-1, 1), "input width D")
+    D = x.shape[-1]
     K, H = np.shape(params["W_hy"])
     shapes = {
         "W_hy": ((K, H), "(K, H)"),
@@ -140,7 +142,7 @@ def jordan_step_forward(x, y_prev, params, nonlinearity="tanh", output="softmax"
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
     check_choice("output", output, OUTPUTS)
     x = as_array("x", x, dims="(N, D)", finite=True)
-    params, H, K = _check_params(params, x.shape[1])
+    params, H, K = _check_params(params, x)
     y_prev = _check_output("y_prev", y_prev, x, K, batch_axis=0)
     N = x.shape[0]
     xw = x @ params["W_ih"].T
@@ -200,7 +202,7 @@ def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
     check_choice("output", output, OUTPUTS)
     x = _check_sequence(x)
     T, N, D = x.shape
-    params, H, K = _check_params(params, D)
+    params, H, K = _check_params(params, x)
     y0 = np.zeros((N, K)) if y0 is None else _check_output("y0", y0, x, K, batch_axis=1)
     xw = np.dot(x.reshape(T * N, D), params["W_ih"].T).reshape(T, N, H)  # all steps at once
     xw += params["b_ih"] + params["b_hh"]

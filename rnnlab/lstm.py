@@ -143,7 +143,7 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     """
     x = as_array("x", x, dims="(N, D)", finite=True)
     N, D = x.shape
-    params, H = _check_params(params, D, gates=4)
+    params, H = _check_params(params, D, gates=4, x=x)
     h_prev = _check_state("h_prev", h_prev, x, H, batch_axis=0)
     c_prev = _check_state("c_prev", c_prev, x, H, batch_axis=0)
     W_ih, W_hh, b = _internal(params, H)
@@ -204,7 +204,7 @@ def lstm_forward(x, h0, params, c0=None):
     """
     x = _check_sequence(x)
     T, N, D = x.shape
-    params, H = _check_params(params, D, gates=4)
+    params, H = _check_params(params, D, gates=4, x=x)
     h0 = np.zeros((N, H)) if h0 is None else _check_state("h0", h0, x, H, batch_axis=1)
     c0 = np.zeros((N, H)) if c0 is None else _check_state("c0", c0, x, H, batch_axis=1)
     W_ih, W_hh, b = _internal(params, H)

@@ -53,12 +53,17 @@ def init_rnn_params(D, H, seed=0):
     return {name: rng.uniform(-k, k, size=shape) for name, shape in shapes.items()}
 
 
-def _check_params(params, D, gates=1):
-    """Validate ``params`` of a cell with ``gates`` stacked blocks (1 Elman, 4 LSTM); return (params, H)."""
-    check_params("params", params, {"W_hh": ((None, None), "(G*H, H)")})
+def _check_params(params, D, gates=1, x=None):
+    """Validate ``params`` of a cell with ``gates`` stacked blocks (1 Elman, 4 LSTM); return (params, H).
+
+    With ``x`` given, a width mismatch is reported as one between ``x`` and ``W_ih``.
+    """
+    rows = "H" if gates == 1 else f"{gates}H"
+    check_params("params", params, {"W_hh": ((None, None), f"({rows}, H)"), "W_ih": ((None, None), f"({rows}, D)")})
+    if x is not None:
+        check_same("x", x, "params['W_ih']", params["W_ih"], (-1, 1), "input width D")
     H = np.shape(params["W_hh"])[1]
     G = gates * H
-    rows = "H" if gates == 1 else f"{gates}H"
     # W_hh first: H is read from it, so its own shape is the first thing to report.
     shapes = {
         "W_hh": ((G, H), f"({rows}, H)"),
@@ -122,7 +127,7 @@ def rnn_step_forward(x, h_prev, params, nonlinearity="tanh"):
     """
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
     x = as_array("x", x, dims="(N, D)", finite=True)
-    params, H = _check_params(params, x.shape[1])
+    params, H = _check_params(params, x.shape[1], x=x)
     h_prev = _check_state("h_prev", h_prev, x, H, batch_axis=0)
     xw = x @ params["W_ih"].T
     xw += params["b_ih"] + params["b_hh"]
@@ -177,7 +182,7 @@ def rnn_forward(x, h0, params, nonlinearity="tanh"):
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
     x = _check_sequence(x)
     T, N, D = x.shape
-    params, H = _check_params(params, D)
+    params, H = _check_params(params, D, x=x)
     h0 = np.zeros((N, H)) if h0 is None else _check_state("h0", h0, x, H, batch_axis=1)
     W_hh = params["W_hh"]
     # The input projection does not depend on h: one (T*N, D) @ (D, H) product for all steps.
