@@ -1,0 +1,69 @@
+"""Tests of the harness itself, on the fixture assignment (two tiny functions)."""
+
+import pytest
+
+import harness
+
+FIXTURE = harness.REPO / "tests" / "autograder" / "fixtures" / "course" / "solutions" / "fixture" / "fixture.ipynb"
+
+
+@pytest.fixture(autouse=True)
+def fixture_notebook(monkeypatch):
+    monkeypatch.setattr(harness, "source_notebook", lambda name: FIXTURE)
+    monkeypatch.setattr(harness, "RESULTS", {})
+    harness.solution_cells.cache_clear()
+    yield
+    harness.solution_cells.cache_clear()
+
+
+def test_solution_code_leaves_out_test_cells():
+    labels = [label for label, _ in harness.solution_cells("fixture")]
+    assert labels == ["imports", "add", "scale"]
+
+
+def test_solution_scores_full_marks():
+    scores = harness.score_variant("fixture")
+    assert {c: s.fraction for c, s in scores.items()} == {"add": 1.0, "scale": 1.0}
+
+
+def test_text_mutant_loses_points_only_where_it_should():
+    scores = harness.score_variant("fixture", harness.Mutant("minus", replace=(("return a + b", "return a - b"),)))
+    assert scores["add"].fraction == 0 and scores["scale"].fraction == 1
+    assert "returned a - b instead of a + b" in scores["add"].failed()[0][1]
+
+
+def test_patch_mutant_modifying_an_input_in_place_is_killed():
+    def in_place(ns):
+        def scale(x, c):
+            x *= c
+            return x
+        return scale
+
+    scores = harness.score_variant("fixture", harness.Mutant("in place", patch={"scale": in_place}))
+    assert scores["scale"].fraction == 0
+    assert all("in place" in msg for _, msg in scores["scale"].failed())
+
+
+def test_alternative_with_equivalent_formula_gets_full_marks():
+    scores = harness.score_variant("fixture", harness.Alternative("swap", replace=(("return a + b", "return b + a"),)))
+    assert all(s.fraction == 1 for s in scores.values())
+
+
+def test_replacement_that_does_not_match_fails_loudly():
+    with pytest.raises(AssertionError, match="occurs 0 times"):
+        harness.build_namespace("fixture", harness.Mutant("stale", replace=(("return a * b", "x"),)))
+
+
+def test_variant_must_change_something():
+    with pytest.raises(ValueError, match="changes nothing"):
+        harness.Mutant("nothing")
+
+
+def test_table_counts_killed_mutants_and_checks():
+    harness.record("fixture", "solution", "solution", harness.score_variant("fixture"))
+    harness.record("fixture", "mutant", "minus",
+                   harness.score_variant("fixture", harness.Mutant("minus", replace=(("return a + b", "return a - b"),))))
+    harness.record("fixture", "mutant", "noop",
+                   harness.score_variant("fixture", harness.Mutant("noop", replace=(("return a + b", "return (a + b)"),))))
+    text = "\n".join(harness.mutation_table())
+    assert "1/2" in text and "surviving mutants: noop" in text and "checks no mutant kills: scale" in text
