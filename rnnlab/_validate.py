@@ -67,11 +67,13 @@ def as_array(name, x, ndim=None, dtype=np.float64, dims=None, finite=False):
     except Exception as err:  # ragged lists and the like
         raise ValueError(f"{name} must be an array, could not convert: {err}") from None
     if arr.dtype == object:
-        raise ValueError(f"{name} must be a numeric array, got an object array of shape {shape_str(arr.shape)}")
+        raise ValueError(f"{name} must be a numeric array, got an object array "
+                         f"of shape {shape_str(arr.shape)}")
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.kind in "iu" and arr.dtype.kind not in "iub":
-            raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype} with shape {shape_str(arr.shape)}")
+            raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype} "
+                             f"with shape {shape_str(arr.shape)}")
         if dtype.kind == "f" and arr.dtype.kind not in "biuf":
             raise ValueError(f"{name} must be a real array, got dtype {arr.dtype} with shape {shape_str(arr.shape)}")
         if arr.dtype != dtype:

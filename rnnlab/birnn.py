@@ -1,6 +1,6 @@
 """Bidirectional wrapper: one recurrent cell reads the sequence forwards, a second one backwards.
 
-Book chapter "Bidirectional RNNs". With a forward cell (parameters ``params_fwd``) and a
+Taught in ``book/06_bidirectional`` and ``book/10_bilstm``. With a forward cell (parameters ``params_fwd``) and a
 backward cell (``params_bwd``) of the same width H::
 
     hf_t = cell(x_t, hf_{t-1})        t = 0, ..., T-1, from hf_{-1} = h0[0]

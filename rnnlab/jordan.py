@@ -1,6 +1,6 @@
 """Jordan network: the previous *output* is fed back instead of the hidden state.
 
-The cell (book chapter "Elman and Jordan networks")::
+The cell (taught in ``book/04_elman_jordan``)::
 
     h_t = f(W_ih x_t + b_ih + W_yh y_{t-1} + b_hh)        f in {tanh, sigmoid, relu}
     z_t = W_hy h_t + b_y
@@ -183,7 +183,10 @@ def jordan_step_backward(dy_next, cache):
 
 
 def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
-    """Run a Jordan network over a sequence.
+    """Run a Jordan network over a sequence: the step of :func:`jordan_step_forward` for t = 0 .. T-1.
+
+    ``h[t] = f(x[t] @ W_ih.T + b_ih + y[t-1] @ W_yh.T + b_hh)``, ``z[t] = h[t] @ W_hy.T + b_y``,
+    ``y[t] = out(z[t])``, with ``y[-1] = y0``.
 
     Parameters
     ----------
@@ -220,7 +223,9 @@ def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
 
 
 def jordan_backward(dy, cache):
-    """Backpropagation through time for :func:`jordan_forward`.
+    """Backpropagation through time for :func:`jordan_forward` (equations in the module docstring).
+
+    The gradient carried back is the one on the fed-back output: ``g_t = dy[t] + da_{t+1} @ W_yh``.
 
     Parameters
     ----------

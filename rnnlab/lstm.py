@@ -1,6 +1,6 @@
 """Long short-term memory (LSTM): one step and a whole sequence, forward and backward.
 
-The cell (book chapter "LSTM"; PyTorch ``nn.LSTM`` with one layer, gates stacked i, f, g, o)::
+The cell (taught in ``book/09_lstm``; PyTorch ``nn.LSTM`` with one layer, gates stacked i, f, g, o)::
 
     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          (4H pre-activations, blocks i f g o)
     i_t = sigmoid(a_i)     input gate:  how much of the candidate to write
@@ -128,7 +128,11 @@ def _public_order(grads_internal, H):
 
 
 def lstm_step_forward(x, h_prev, c_prev, params):
-    """One LSTM step (equations in the module docstring).
+    """One LSTM step.
+
+    ``a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh`` split into blocks i, f, g, o of width H;
+    ``i, f, o = sigmoid(a_i, a_f, a_o)``, ``g = tanh(a_g)``; ``c_next = f * c_prev + i * g``;
+    ``h_next = o * tanh(c_next)`` (all symbols are defined in the module docstring).
 
     Parameters
     ----------
@@ -158,7 +162,7 @@ def lstm_step_forward(x, h_prev, c_prev, params):
 
 
 def lstm_step_backward(dh_next, dc_next, cache):
-    """Backward pass of one LSTM step.
+    """Backward pass of one LSTM step (equations in the module docstring).
 
     Parameters
     ----------
@@ -187,7 +191,10 @@ def lstm_step_backward(dh_next, dc_next, cache):
 
 
 def lstm_forward(x, h0, params, c0=None):
-    """Run an LSTM over a whole sequence.
+    """Run an LSTM over a whole sequence: the step of :func:`lstm_step_forward` for t = 0 .. T-1.
+
+    ``c_t = f_t * c_{t-1} + i_t * g_t``, ``h_t = o_t * tanh(c_t)`` from ``h_{-1} = h0``,
+    ``c_{-1} = c0``, with the gates i, f, g, o of the module docstring.
 
     Parameters
     ----------
@@ -225,6 +232,9 @@ def lstm_forward(x, h0, params, c0=None):
 
 def lstm_backward(dh, cache):
     """Backpropagation through time for :func:`lstm_forward` (``c0`` is a constant input).
+
+    Two gradients are carried back, on ``h[t-1]`` (``da_t @ W_hh``) and on ``c[t-1]``
+    (``dc_t * f_t``); the per-step equations are in the module docstring.
 
     Parameters
     ----------

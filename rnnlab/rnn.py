@@ -1,6 +1,7 @@
 """Elman recurrent network: one step and a whole sequence, forward and backward.
 
-The cell (book chapter "The Elman network"; PyTorch ``nn.RNN`` with one layer)::
+The cell (taught in ``book/03_rnn_cell``, its backward pass and truncation in
+``book/07_bptt``; PyTorch ``nn.RNN`` with one layer)::
 
     z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
     h_t = f(z_t),        f in {tanh, sigmoid, relu}
@@ -141,6 +142,9 @@ def rnn_step_forward(x, h_prev, params, nonlinearity="tanh"):
 def rnn_step_backward(dh_next, cache):
     """Backward pass of one Elman step.
 
+    ``dz = dh_next * f'(z)``; ``dx = dz @ W_ih``, ``dh_prev = dz @ W_hh``, ``dW_ih = dz.T @ x``,
+    ``dW_hh = dz.T @ h_prev``, ``db_ih = db_hh = dz.sum(0)``.
+
     Parameters
     ----------
     dh_next : ndarray (N, H), gradient of the loss with respect to ``h_next``
@@ -166,6 +170,9 @@ def rnn_step_backward(dh_next, cache):
 
 def rnn_forward(x, h0, params, nonlinearity="tanh"):
     """Run an Elman network over a whole sequence.
+
+    ``h[t] = f(x[t] @ W_ih.T + b_ih + h[t-1] @ W_hh.T + b_hh)`` for t = 0 .. T-1, with
+    ``h[-1] = h0``: the step of :func:`rnn_step_forward` applied T times.
 
     Parameters
     ----------
@@ -201,6 +208,10 @@ def rnn_forward(x, h0, params, nonlinearity="tanh"):
 
 def rnn_backward(dh, cache, truncate=None):
     """Backpropagation through time for :func:`rnn_forward`, optionally truncated.
+
+    From t = T-1 down to 0: ``g_t = dh[t] + dz_{t+1} @ W_hh`` (total gradient on h[t]),
+    ``dz_t = g_t * f'(z_t)``; then ``dW_ih = sum_t dz_t.T @ x[t]``, ``dW_hh = sum_t dz_t.T @ h[t-1]``,
+    ``db_ih = db_hh = sum_t,n dz_t``, ``dx[t] = dz_t @ W_ih``, ``dh0 = dz_0 @ W_hh``.
 
     Parameters
     ----------

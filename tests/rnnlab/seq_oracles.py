@@ -65,4 +65,5 @@ def torch_grads(fn, arrays):
     tensors = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in arrays.items()}
     value = fn(**tensors)
     value.backward()
-    return float(value.detach()), {k: (t.grad.numpy() if t.grad is not None else np.zeros(t.shape)) for k, t in tensors.items()}
+    grads = {k: (t.grad.numpy() if t.grad is not None else np.zeros(t.shape)) for k, t in tensors.items()}
+    return float(value.detach()), grads

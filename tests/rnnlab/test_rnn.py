@@ -10,7 +10,6 @@ from rnnlab.torch_bridge import rnn_to_torch, rnncell_to_torch
 
 from seq_oracles import SHAPES, assert_close, assert_grads_match, numeric_grads, torch_grads
 
-TORCH_ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 
 
