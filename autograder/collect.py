@@ -190,6 +190,18 @@ class Collector:
         self.report.placed.append(Placed(source, sid.safe, assignment,
                                          str(dest.relative_to(self.course.root)), action, note))
 
+    def save_renames(self) -> None:
+        """Add this run's renamed ids to ``.rnngrade/student_ids.json`` (original -> safe)."""
+        if self.dry_run or not self.report.renamed:
+            return
+        path = self.course.state / "student_ids.json"
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            known = {}
+        known.update(self.report.renamed)
+        atomic_write_text(path, json.dumps(known, indent=1, sort_keys=True, ensure_ascii=False))
+
     # Sources --------------------------------------------------------------------------
     def from_lms_folder(self, folder: Path) -> None:
         """Every ``*.ipynb`` and ``*.zip`` directly in ``folder`` (LMS bulk download)."""

@@ -116,6 +116,12 @@ class Course:
         return self.feedback / student / assignment
 
 
+def notebook_stem(name: str | None) -> str:
+    """'fixture.ipynb' -> 'fixture' (the gradebook names notebooks without the extension)."""
+    name = name or ""
+    return name[:-6] if name.endswith(".ipynb") else name
+
+
 @dataclass
 class Submission:
     """One student's folder ``submitted/<student>/<assignment>/`` and its checksum."""

@@ -24,12 +24,16 @@ from pathlib import Path
 from autograder.course import Course
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` so that readers see the old or the new file, never a mix."""
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` by ``text`` so that readers see the old or the new file, never a mix.
+
+    mode : permissions of the new file (mkstemp's 0600 would hide feedback from students).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -46,12 +50,13 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Byte version of :func:`atomic_write_text` (used for autograded notebooks)."""
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Byte version of :func:`atomic_write_text` (used for collected notebooks)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -95,8 +100,9 @@ class Journal:
             return None
 
     def write(self, record: dict) -> None:
+        # 0600: a record holds hidden-case messages and the graded notebook, for staff only.
         atomic_write_text(self.path(record["student"]),
-                          json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False))
+                          json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False), mode=0o600)
 
     def records(self) -> dict[str, dict]:
         """Every record of the assignment, by student."""

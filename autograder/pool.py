@@ -34,10 +34,17 @@ def _resolve(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
-def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...]) -> None:
+def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...], log_path: str | None) -> None:
     # Own session and process group: the parent can kill this worker and every process it
     # started (kernels, bwrap) with one killpg, without touching its siblings.
     os.setsid()
+    if log_path:
+        # Kernels inherit these descriptors and print banners; keep them off the terminal
+        # (and the progress bar) but on record.
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     for name in warm_imports:
         try:
@@ -61,9 +68,10 @@ def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...]) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, func_path, warm_imports):
+    def __init__(self, ctx, func_path, warm_imports, log_path):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, func_path, warm_imports), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, func_path, warm_imports, log_path),
+                                   daemon=True)
         self.process.start()
         child.close()
         self.job = None  # (job_id, payload, deadline)
@@ -81,22 +89,26 @@ class _Worker:
 class WorkerPool:
     """``n_workers`` processes running ``func_path(payload) -> result`` (a dotted name).
 
+    log_path : file that receives the workers' (and their kernels') stdout and stderr.
+
     Use as a context manager; :meth:`run` yields ``(job_id, result)`` where result is the
     function's return value, a :class:`WorkerLost`, or an ``Exception`` carrying the worker's
     traceback when the function raised.
     """
 
-    def __init__(self, n_workers: int, func_path: str, warm_imports: tuple[str, ...] = ()):
+    def __init__(self, n_workers: int, func_path: str, warm_imports: tuple[str, ...] = (),
+                 log_path: str | None = None):
         if n_workers < 1:
             raise ValueError(f"n_workers must be >= 1, got {n_workers}")
         self.n_workers = n_workers
         self.func_path = func_path
         self.warm_imports = warm_imports
+        self.log_path = log_path
         self._ctx = mp.get_context("spawn")
         self._workers: list[_Worker] = []
 
     def __enter__(self):
-        self._workers = [_Worker(self._ctx, self.func_path, self.warm_imports) for _ in range(self.n_workers)]
+        self._workers = [_Worker(self._ctx, self.func_path, self.warm_imports, self.log_path) for _ in range(self.n_workers)]
         return self
 
     def __exit__(self, *exc):
@@ -123,7 +135,7 @@ class WorkerPool:
 
     def _replace(self, w: _Worker) -> None:
         w.kill()
-        self._workers[self._workers.index(w)] = _Worker(self._ctx, self.func_path, self.warm_imports)
+        self._workers[self._workers.index(w)] = _Worker(self._ctx, self.func_path, self.warm_imports, self.log_path)
 
     def run(self, jobs, deadline_s: float | None = None):
         """Yield ``(job_id, result)`` for each ``(job_id, payload)`` in ``jobs``."""

@@ -35,14 +35,16 @@ def nbgrader_config(course: Course, **overrides):
     return config
 
 
-def generate(course: Course, assignment: str, db_url: str | None = None) -> None:
-    """Run nbgrader's GenerateAssignment for one assignment; RuntimeError with its log on failure."""
+def generate(course: Course, assignment: str, **overrides) -> None:
+    """Run nbgrader's GenerateAssignment for one assignment; RuntimeError with its log on failure.
+
+    overrides : CourseDirectory settings (``db_url``, ``release_directory``) for this run.
+    """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
-    extra = {"db_url": db_url} if db_url else {}
-    config = nbgrader_config(course, assignment_id=assignment, **extra)
+    config = nbgrader_config(course, assignment_id=assignment, **overrides)
     coursedir = CourseDirectory(config=config)
     app = GenerateAssignment(coursedir=coursedir, config=config)
     app.force = True

@@ -1,0 +1,138 @@
+"""``rnngrade feedback``: per-student HTML feedback that never shows hidden tests.
+
+``feedback/<student>/<assignment>/<notebook>.html`` (nbgrader's layout, so ``nbgrader
+release_feedback`` hands it out) lists each test cell of the notebook with its name, the
+points earned and every message the grader recorded for it: the visible tests' messages,
+and for each hidden case its name and whether it passed.
+
+nbgrader's own feedback is the graded notebook itself, hidden tests' source included, and
+a failing hidden test's traceback repeats its lines. Here the page is built only from the
+journal's messages, and those are filtered twice before they are shown:
+
+- any line containing a line of a hidden-test block of the source notebook is dropped;
+- in a hidden case's message, the expected value after "expected" (a number, an array, a
+  list, a tuple with a non-integer) is replaced by "(hidden)"; integer tuples, which are
+  shapes, stay.
+
+Everything on the page is HTML-escaped; it has no scripts and no external resources.
+"""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from autograder.course import Course, notebook_stem
+from autograder.journal import Journal, atomic_write_text
+
+# Message names the engine uses for visible tests and whole-notebook problems
+# (autograder.scoring, autograder.engine); every other name is a hidden case.
+VISIBLE_NAMES = {"tests", "visible tests", "test cell", "notebook"}
+
+
+def is_hidden_case(name: str) -> bool:
+    return name not in VISIBLE_NAMES
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
+_EXPECTED = re.compile(
+    r"(expected|want(?:ed)?|should be)(\s*[:=]?\s*)"
+    r"(array\((?:[^()]|\([^()]*\))*\)|np\.\w+\([^)]*\)|\[[^\]]*\]?|\((?:[^()]|\([^()]*\))*\)|" + _NUMBER + ")",
+    re.IGNORECASE)
+_INT_TUPLE = re.compile(r"^\(\s*(?:\d+\s*,\s*)*\d*\s*,?\s*\)$")
+
+
+def hidden_lines(source_nb: dict) -> set[str]:
+    """The stripped, non-trivial lines inside every hidden-test block of a source notebook."""
+    lines = set()
+    for cell in source_nb.get("cells", []):
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else src
+        inside = False
+        for line in src.splitlines():
+            s = line.strip()
+            if s == HIDDEN_BEGIN:
+                inside = True
+            elif s == HIDDEN_END:
+                inside = False
+            elif inside and len(s) >= 6:
+                lines.add(s)
+    return lines
+
+
+def redact(message: str, secret_lines: set[str], hidden_case: bool) -> str:
+    """``message`` without hidden-test source lines and (for hidden cases) expected values."""
+    kept = [line for line in message.splitlines() if not any(s in line for s in secret_lines)]
+    text = "\n".join(kept) if kept else "(details hidden)"
+    if hidden_case:
+        def _sub(m):
+            value = m.group(3)
+            if _INT_TUPLE.match(value):
+                return m.group(0)  # a shape, which the docstring states anyway
+            return f"{m.group(1)}{m.group(2)}(hidden)"
+        text = _EXPECTED.sub(_sub, text)
+    return text
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3}.pass{color:#146c2e}.fail{color:#a4161a}pre{white-space:pre-wrap;margin:0;font-size:.9em}
+.status{padding:.6rem;border-radius:4px;background:#f6f6f6}"""
+
+
+def render(record: dict, notebook: str, secret_lines: set[str], assignment_title: str = "") -> str:
+    """The feedback page of one notebook of one submission (a complete HTML document)."""
+    e = html.escape
+    res = record["result"]
+    grades = [g for g in res.get("grades", {}).values() if notebook_stem(g.get("notebook")) in (notebook, "")]
+    earned = sum(g["points"] for g in grades)
+    possible = sum(g["max_points"] for g in grades)
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+             f"<title>Feedback: {e(record['assignment'])} / {e(notebook)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>Feedback on {e(assignment_title or record['assignment'])}: {e(notebook)}.ipynb</h1>",
+             f"<p>Student: <b>{e(record['student'])}</b>. Score: <b>{earned:g} / {possible:g}</b> points.</p>"]
+    status = res["status"]
+    if status != "graded" or res.get("reasons"):
+        parts.append(f"<div class='status'><p>Grading status: <b>{e(status)}</b></p><ul>")
+        parts += [f"<li>{e(redact(r, secret_lines, True))}</li>" for r in res.get("reasons", [])]
+        parts.append("</ul></div>")
+    if res.get("flags"):
+        parts.append("<p>Notes from the grader:</p><ul>")
+        parts += [f"<li>{e(redact(f, secret_lines, True))}</li>" for f in res["flags"]]
+        parts.append("</ul>")
+    parts.append("<table><thead><tr><th>Test</th><th>Points</th><th>Result</th><th>Details</th></tr></thead><tbody>")
+    for g in sorted(grades, key=lambda g: g["grade_id"]):
+        msgs = g.get("messages", [])
+        details = []
+        for m in msgs:
+            hidden = is_hidden_case(m["name"])
+            mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
+            label = ("hidden case " if hidden else "") + m["name"]
+            text = redact(m.get("message", ""), secret_lines, hidden)
+            details.append(f"<p>{e(label)}: {mark}</p><pre>{e(text)}</pre>")
+        parts.append(f"<tr><td>{e(g['grade_id'])}</td><td>{g['points']:g} / {g['max_points']:g}</td>"
+                     f"<td>{e(g.get('status', ''))}</td><td>{''.join(details)}</td></tr>")
+    parts.append("</tbody></table>")
+    parts.append("<p>Hidden tests run your functions on inputs you have not seen; their inputs, "
+                 "expected values and code are not shown here. A failed hidden case names the "
+                 "kind of input: test your function on such inputs yourself.</p></body></html>")
+    return "".join(parts)
+
+
+def write_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
+    """Write the feedback pages of every journaled (or the named) submission; returns the paths."""
+    import json
+
+    sources = {p.stem: json.loads(p.read_text(encoding="utf-8"))
+               for p in sorted((course.source / assignment).glob("*.ipynb"))}
+    if not sources:
+        raise ValueError(f"assignment {assignment!r} has no source notebooks in {course.source / assignment}")
+    secret = set().union(*(hidden_lines(nb) for nb in sources.values()))
+    written = []
+    for student, record in sorted(Journal(course, assignment).records().items()):
+        if students and student not in students:
+            continue
+        for notebook in sources:
+            path = course.feedback_dir(student, assignment) / f"{notebook}.html"
+            atomic_write_text(path, render(record, notebook, secret))
+            written.append(path)
+    return written

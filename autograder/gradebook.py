@@ -1,0 +1,170 @@
+"""Merge journaled results into nbgrader's real SQLite gradebook (main process only).
+
+Workers never open ``gradebook.db``: they grade on throwaway copies and return JSON. The
+main process calls :func:`merge` once per result, serially, so there is exactly one writer
+and nbgrader's "database is locked" failure mode cannot arise. A merge is idempotent
+(``update_or_create`` everywhere, scores overwritten, not added), so merging the same
+journal record twice, as a rerun after a crash may do, leaves the same gradebook.
+
+What goes where, so that formgrader, ``nbgrader export`` and ``nbgrader generate_feedback``
+read our results like their own:
+
+- student: created if missing; an id renamed by ``collect`` keeps its original spelling in
+  ``lms_user_id``;
+- submission: created with the time in ``timestamp.txt`` when present;
+- each grade cell: ``auto_score`` = the points the engine gave (nbgrader's auto scores are
+  points, not fractions), ``needs_manual_grade`` False; a manual score given in formgrader
+  is never overwritten;
+- each submitted notebook: ``flagged`` when the status is not ``graded`` (timeout, crashed,
+  malformed, tampered, wrong-assignment, missing, error), so the flag shows in formgrader.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from autograder.course import Course, notebook_stem
+
+
+@contextlib.contextmanager
+def open_gradebook(course: Course):
+    from nbgrader.api import Gradebook
+
+    gb = Gradebook(course.db_url)
+    try:
+        yield gb
+    finally:
+        gb.close()
+
+
+def assignment_cells(course: Course, assignment: str) -> dict[str, dict[str, float]] | None:
+    """{notebook: {grade_id: max_score}} as recorded in the gradebook, or None if absent."""
+    from nbgrader.api import MissingEntry
+
+    if not course.gradebook.exists():
+        return None
+    with open_gradebook(course) as gb:
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            return None
+        return {nb.name: {gc.name: gc.max_score for gc in nb.grade_cells} for nb in a.notebooks}
+
+
+def ensure_assignment(course: Course, assignment: str) -> dict[str, dict[str, float]]:
+    """Make sure the gradebook knows the assignment, its notebooks and grade cells.
+
+    When it does not (the instructor never ran ``generate_assignment`` on this gradebook),
+    runs nbgrader's GenerateAssignment with a throwaway release folder, which records
+    exactly what ``nbgrader generate_assignment`` would.
+    """
+    cells = assignment_cells(course, assignment)
+    expected = set(course.notebooks(assignment))
+    if cells is not None and set(cells) == expected:
+        return cells
+    from autograder.release import generate
+
+    course.state.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="release-", dir=course.state) as tmp:
+        generate(course, assignment, release_directory=tmp)
+    cells = assignment_cells(course, assignment)
+    if cells is None or set(cells) != expected:
+        raise RuntimeError(f"the gradebook still lacks assignment {assignment!r} after generate_assignment")
+    return cells
+
+
+def _read_timestamp(folder: Path):
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return parse_utc(path.read_text(encoding="utf-8", errors="replace").strip()[:100])
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def merge(course: Course, record: dict, original_id: str | None = None) -> None:
+    """Write one journal record (see :mod:`autograder.journal`) into the gradebook.
+
+    ``record["result"]`` is a :class:`autograder.grades.GradeResult` as a dict: its
+    ``grades`` map a key to ``{"notebook", "grade_id", "points", "max_points", ...}``.
+    A grade cell with no result scores 0 (the notebook was missing or unreadable), except
+    when the grader itself failed (status ``error``): then the cell is left unscored and
+    marked for manual grading, so the instructor sees it rather than a silent zero.
+    """
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    student, assignment = record["student"], record["assignment"]
+    result = record["result"]
+    status = result["status"]
+    scored = {(notebook_stem(g["notebook"]), g["grade_id"]): g for g in result.get("grades", {}).values()}
+    with open_gradebook(course) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission builds objects before adding them to the session and
+        # SQLAlchemy warns about it on every new submission; the rows are written correctly.
+        warnings.simplefilter("ignore", SAWarning)
+        extra = {"lms_user_id": original_id} if original_id else {}
+        gb.update_or_create_student(student, **extra)
+        timestamp = _read_timestamp(course.submission_dir(student, assignment))
+        kwargs = {"timestamp": timestamp} if timestamp else {}
+        submission = gb.update_or_create_submission(assignment, student, **kwargs)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                if grade.manual_score is not None:
+                    continue  # a human's decision in formgrader outranks any rerun
+                got = scored.get((nb.name, grade.name))
+                if got is not None:
+                    grade.auto_score = float(got["points"])
+                    grade.needs_manual_grade = False
+                elif status == "error" or grade.cell_type == "markdown":
+                    grade.auto_score = None
+                    grade.needs_manual_grade = True
+                else:
+                    grade.auto_score = 0.0
+                    grade.needs_manual_grade = False
+            nb.flagged = status != "graded"
+        gb.db.commit()
+
+
+def place_autograded(course: Course, student: str, assignment: str, notebooks: dict[str, str]) -> None:
+    """Write ``autograded/<student>/<assignment>/<name>.ipynb`` for each notebook text given.
+
+    The folder is built beside the final one and swapped in with renames, so a reader (or a
+    crash) sees the old folder or the new one, never a mix. ``timestamp.txt`` is copied
+    from the submission as nbgrader does.
+    """
+    final = course.autograded_dir(student, assignment)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{assignment}.", dir=final.parent))
+    for name, text in notebooks.items():
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"notebook name must be a plain file stem, got {name!r}")
+        (building / f"{name}.ipynb").write_text(text, encoding="utf-8")
+    ts = course.submission_dir(student, assignment) / "timestamp.txt"
+    if ts.is_file() and not ts.is_symlink():
+        shutil.copyfile(ts, building / "timestamp.txt")
+    os.chmod(building, 0o755)
+    if final.exists() or final.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{assignment}.old.", dir=final.parent))
+        os.rename(final, old / "x")
+        os.rename(building, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(building, final)
+
+
+def remove_stale_builds(course: Course) -> None:
+    """Delete half-built autograded folders left by a killed run (names start with '.')."""
+    if not course.autograded.is_dir():
+        return
+    for student_dir in course.autograded.iterdir():
+        if student_dir.is_dir() and not student_dir.is_symlink():
+            for p in student_dir.glob(".*"):
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""Feedback shows each test's name, points and message, never hidden sources or expected values."""
+import json
+
+import numpy as np
+
+from autograder.checks.base import Result
+from autograder.checks.fixture import CHECKS
+from autograder.course import Course
+from autograder.feedback import hidden_lines, redact, render, write_feedback
+from autograder.journal import Journal
+
+from conftest import FIXTURE_COURSE
+
+SOURCE = FIXTURE_COURSE / "solutions" / "fixture" / "fixture.ipynb"
+
+
+def _failing_add_record():
+    """A record as the engine writes it for add(a, b) returning a - b: every hidden case fails."""
+    check = CHECKS["add"]
+    messages, expected = [], []
+    for case in check.make_cases():
+        a, b = case.args
+        verdict = check.verdict(case, Result(value=a - b))
+        assert not verdict.passed and "expected" in verdict.message  # the leak we must remove
+        messages.append({"name": f"add: {case.name}", "passed": False, "message": verdict.message})
+        expected.append(a + b)
+    # A visible failure whose traceback quotes the hidden block, as nbgrader's would.
+    messages.append({"name": "visible tests", "passed": False,
+                     "message": 'AssertionError: boom\n  hidden_check("fixture", "add", globals())'})
+    grade = {"notebook": "fixture", "grade_id": "test_add", "points": 0.0, "max_points": 3.0,
+             "status": "failed", "messages": messages}
+    ok = {"notebook": "fixture", "grade_id": "test_scale", "points": 2.0, "max_points": 2.0,
+          "status": "passed", "messages": [{"name": "scale: vector times 2.5", "passed": True, "message": "correct"}]}
+    result = {"status": "graded", "reasons": [], "flags": [], "points": 2.0, "max_points": 5.0,
+              "grades": {"test_add": grade, "test_scale": ok}}
+    record = {"student": "alice", "assignment": "fixture", "checksum": "x", "merged": True, "result": result}
+    return record, expected
+
+
+def _value_spellings(arrays):
+    for arr in arrays:
+        yield np.array2string(arr)
+        yield repr(arr)
+        for x in arr.ravel():
+            yield repr(float(x))
+            yield repr(x)
+            yield str(x)
+            yield f"{x:.6g}"
+
+
+def test_failing_hidden_test_shows_name_and_points_but_no_source_or_expected_values():
+    source = json.loads(SOURCE.read_text())
+    secret = hidden_lines(source)
+    assert 'hidden_check("fixture", "add", globals())' in secret
+    record, expected = _failing_add_record()
+
+    page = render(record, "fixture", secret)
+
+    for line in secret:
+        assert line not in page and line.replace('"', "&quot;") not in page
+    leaked = [s for s in _value_spellings(expected) if s in page]
+    assert leaked == []
+    # What the student must see is there: names, points, pass/fail, the wrong-index hint.
+    assert "test_add" in page and "0 / 3" in page and "2 / 2" in page
+    assert "add: two vectors of length 3" in page and "failed" in page
+    assert "is wrong at index" in page and "(hidden)" in page
+
+
+def test_everything_is_escaped_and_shapes_stay():
+    record, _ = _failing_add_record()
+    record["result"]["grades"]["test_add"]["messages"] = [
+        {"name": "add: <script>alert(1)</script>", "passed": False,
+         "message": "add(a, b) has shape (3,), expected (2, 4) <img src=x onerror=alert(1)>"}]
+    page = render(record, "fixture", set())
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;" in page
+    assert "expected (2, 4)" in page
+
+
+def test_redact_keeps_visible_messages_whole():
+    msg = "add(a, b) is wrong at index [0]: got 1.0, expected 4.0"
+    assert redact(msg, set(), hidden_case=False) == msg
+    assert "4.0" not in redact(msg, set(), hidden_case=True)
+    assert "0.5" not in redact("x is 0.3, expected 0.5; relative error", set(), True)
+    assert "9.5" not in redact("contains nan at index (0, 1) (expected np.float64(9.5))", set(), True)
+    assert "7.25" not in redact("should be array([7.25, 1.5])", set(), True)
+
+
+def test_write_feedback_uses_nbgrader_layout(course_root):
+    course = Course.from_root(course_root)
+    record, _ = _failing_add_record()
+    Journal(course, "fixture").write(record)
+    paths = write_feedback(course, "fixture")
+    assert paths == [course.feedback / "alice" / "fixture" / "fixture.html"]
+    assert "test_scale" in paths[0].read_text()
