@@ -156,7 +156,7 @@ def test_scores_of_a_sentence_do_not_depend_on_its_batch(kind):
 
 
 def test_birnn_states_without_padding_equal_rnnlab_birnn():
-    birnn_forward = pytest.importorskip("rnnlab.birnn").birnn_forward
+    from rnnlab.birnn import birnn_forward
 
     model = _tiny_model("birnn", "softmax", None)
     idx = np.array([[1, 2], [3, 4], [2, 2]])
