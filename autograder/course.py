@@ -26,6 +26,17 @@ from pathlib import Path
 from autograder.ids import is_safe
 
 STATE_DIR = ".rnngrade"
+
+
+def venv_bin_on_path() -> None:
+    """Put this Python's ``bin`` first on PATH: nbgrader runs ``alembic`` from there when it
+    creates a gradebook, and fails with FileNotFoundError when the venv is not activated."""
+    import sys
+
+    bin_dir = os.path.join(sys.prefix, "bin")
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bin_dir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bin_dir] + [p for p in parts if p])
 # Files nbgrader writes beside a submission that say nothing about its content.
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 

@@ -26,13 +26,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.course import Course, notebook_stem
+from autograder.course import Course, notebook_stem, venv_bin_on_path
 
 
 @contextlib.contextmanager
 def open_gradebook(course: Course):
     from nbgrader.api import Gradebook
 
+    venv_bin_on_path()
     gb = Gradebook(course.db_url)
     try:
         yield gb

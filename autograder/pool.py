@@ -34,10 +34,24 @@ def _resolve(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when its parent dies (a SIGKILLed grader leaves no
+    worker behind to finish a job nobody will journal). A no-op elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...], log_path: str | None) -> None:
     # Own session and process group: the parent can kill this worker and every process it
     # started (kernels, bwrap) with one killpg, without touching its siblings.
     os.setsid()
+    _die_with_parent()
     if log_path:
         # Kernels inherit these descriptors and print banners; keep them off the terminal
         # (and the progress bar) but on record.
@@ -139,22 +153,41 @@ class WorkerPool:
 
     def run(self, jobs, deadline_s: float | None = None):
         """Yield ``(job_id, result)`` for each ``(job_id, payload)`` in ``jobs``."""
-        pending = list(jobs)
-        pending.reverse()  # pop() from the end keeps the given order
+        # Jobs are pulled from the iterable one at a time, so a class of thousands is never
+        # held in memory at once; a job that could not be sent goes back to the front.
+        source = iter(jobs)
+        retry = []
+
+        def has_pending() -> bool:
+            if retry:
+                return True
+            try:
+                retry.append(next(source))
+            except StopIteration:
+                return False
+            return True
+
         busy = 0
-        while pending or busy:
-            for w in self._workers:
-                if w.ready and w.job is None and pending:
-                    job_id, payload = pending.pop()
-                    deadline = time.monotonic() + deadline_s if deadline_s else None
-                    try:
-                        w.conn.send((job_id, payload))
-                    except (OSError, BrokenPipeError):
-                        pending.append((job_id, payload))
-                        self._replace(w)
-                        continue
-                    w.job = (job_id, payload, deadline)
-                    busy += 1
+
+        def dispatch(w: _Worker) -> int:
+            # Called before each result is yielded too: the caller's bookkeeping (journal,
+            # gradebook) then overlaps with the worker's next job instead of idling it.
+            if not (w.ready and w.job is None and has_pending()):
+                return 0
+            job_id, payload = retry.pop(0)
+            deadline = time.monotonic() + deadline_s if deadline_s else None
+            try:
+                w.conn.send((job_id, payload))
+            except (OSError, BrokenPipeError):
+                retry.insert(0, (job_id, payload))
+                self._replace(w)
+                return 0
+            w.job = (job_id, payload, deadline)
+            return 1
+
+        while busy or has_pending():
+            for w in list(self._workers):
+                busy += dispatch(w)
             now = time.monotonic()
             timeouts = [w.job[2] - now for w in self._workers if w.job and w.job[2] is not None]
             waitables = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
@@ -168,11 +201,13 @@ class WorkerPool:
                         message, dead = None, True
                     if message is not None and message[0] == "ready":
                         w.ready = True
+                        busy += dispatch(w)
                         continue
                     if message is not None and w.job and message[0] == w.job[0]:
                         job_id, ok, value = message
                         w.job = None
                         busy -= 1
+                        busy += dispatch(w)
                         yield job_id, (value if ok else RuntimeError(value))
                         continue
                 if dead:

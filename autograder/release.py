@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.course import Course, venv_bin_on_path
 
 
 def nbgrader_config(course: Course, **overrides):
@@ -44,6 +44,7 @@ def generate(course: Course, assignment: str, **overrides) -> None:
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
+    venv_bin_on_path()
     config = nbgrader_config(course, assignment_id=assignment, **overrides)
     coursedir = CourseDirectory(config=config)
     app = GenerateAssignment(coursedir=coursedir, config=config)

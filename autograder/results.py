@@ -46,13 +46,13 @@ class Row:
 
 def _gradebook_scores(course: Course, assignment: str):
     """student -> (score, max_score, manual) from the gradebook, plus the enrolled students."""
+    scores, students = {}, []
+    if not course.gradebook.exists():
+        return scores, students
     from nbgrader.api import MissingEntry
 
     from autograder.gradebook import open_gradebook
 
-    scores, students = {}, []
-    if not course.gradebook.exists():
-        return scores, students
     with open_gradebook(course) as gb:
         students = [s.id for s in gb.students]
         try:

@@ -1,0 +1,237 @@
+"""``rnngrade grade``: grade every new or changed submission of an assignment.
+
+The run, step by step (each step is safe to interrupt with SIGKILL):
+
+1. find ``submitted/<student>/<assignment>/`` folders and the checksum of each;
+2. plan: a submission whose journal record has the same checksum and is merged is done;
+   one whose record is graded but not merged (the previous run died in between) is only
+   merged; everything else, or everything with ``--force``, or the ``--student`` named, is
+   graded;
+3. grade in parallel: each job carries the submission's bytes to a persistent worker (or a
+   Dask worker), which grades it on a throwaway copy and returns JSON;
+4. as each result arrives, the main process journals it atomically, places the autograded
+   notebook and merges the scores into the gradebook, then marks the record merged;
+5. print a summary listing every submission that was not cleanly graded, and why.
+
+A submission is therefore graded once: a record is written right after grading, and
+rerunning either finds it merged (skip) or unmerged (merge only). The only repeated work
+after a SIGKILL is the jobs that were in flight.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import gradebook
+from autograder.course import Course, Rejected, Submission, find_submissions
+from autograder.journal import Journal
+from autograder.limits import Limits
+from autograder.worker import build_payload, lost_result
+
+
+
+class CourseBusy(ValueError):
+    """Another ``rnngrade grade`` holds the course's lock."""
+
+
+@contextlib.contextmanager
+def course_lock(course: Course):
+    """One grading run per course at a time: the gradebook must have a single writer.
+
+    An advisory ``flock`` on ``.rnngrade/lock``; the kernel releases it when the holder
+    exits, SIGKILL included, so a killed run never leaves the course locked.
+    """
+    course.state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(course.state / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise CourseBusy(f"another rnngrade grade is running on {course.root} (pid {holder}); "
+                             "wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Plan:
+    grade: list[Submission] = field(default_factory=list)
+    merge_only: list[dict] = field(default_factory=list)
+    done: list[Submission] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    """What one ``rnngrade grade`` did; :meth:`lines` is the printed summary."""
+
+    assignment: str
+    graded: list[dict] = field(default_factory=list)      # journal records graded in this run
+    merged_only: list[str] = field(default_factory=list)
+    skipped: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: str = ""
+
+    def flagged(self) -> list[dict]:
+        return [r for r in self.graded if r["result"]["status"] != "graded" or r["result"].get("flags")]
+
+    def lines(self) -> list[str]:
+        n = len(self.graded)
+        rate = f", {self.seconds / n:.2f} s per submission" if n else ""
+        how = f" ({self.workers})" if self.workers else ""
+        out = [f"{self.assignment}: graded {n} submission(s) in {self.seconds:.1f} s{rate}{how}; "
+               f"{self.skipped} unchanged, {len(self.merged_only)} merged from an interrupted run"]
+        by_status = {}
+        for r in self.graded:
+            by_status.setdefault(r["result"]["status"], []).append(r)
+        out.append("status: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(by_status.items())) if by_status else "status: -")
+        problems = [r for r in self.graded if r["result"]["status"] != "graded"]
+        if problems:
+            out.append(f"{len(problems)} submission(s) need attention:")
+            for r in sorted(problems, key=lambda r: (r["result"]["status"], r["student"])):
+                res = r["result"]
+                out.append(f"  {r['student']}: {res['status']} ({_points(res)}) - " + "; ".join(res.get("reasons") or ["no reason given"]))
+        flagged = [r for r in self.graded if r["result"]["status"] == "graded" and r["result"].get("flags")]
+        if flagged:
+            out.append(f"{len(flagged)} graded submission(s) with flags:")
+            for r in flagged:
+                out.append(f"  {r['student']}: " + "; ".join(r["result"]["flags"]))
+        for rej in self.rejected:
+            out.append(f"  not graded: {rej.path}: {rej.reason}")
+        return out
+
+
+def _points(result: dict) -> str:
+    return f"{result.get('points', 0):g}/{result.get('max_points', 0):g} points"
+
+
+def plan(journal: Journal, submissions: list[Submission], force: bool, students: set[str] | None) -> Plan:
+    p = Plan()
+    for sub in submissions:
+        record = journal.read(sub.student)
+        wanted = force or (students is not None and sub.student in students)
+        if not wanted and record is not None and record.get("checksum") == sub.checksum:
+            if record.get("merged"):
+                p.done.append(sub)
+            else:
+                p.merge_only.append(record)
+        else:
+            p.grade.append(sub)
+    return p
+
+
+def _original_ids(course: Course) -> dict[str, str]:
+    """safe id -> original spelling, from the renames recorded by ``collect``."""
+    import json
+
+    path = course.state / "student_ids.json"
+    try:
+        return {v: k for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def commit(course: Course, journal: Journal, record: dict, originals: dict[str, str]) -> None:
+    """Place the autograded notebook and merge the record, then mark it merged (idempotent)."""
+    notebooks = record.pop("autograded_notebooks", None) or {}
+    if notebooks:
+        gradebook.place_autograded(course, record["student"], record["assignment"], notebooks)
+    gradebook.merge(course, record, originals.get(record["student"]))
+    record["merged"] = True
+    journal.write(record)
+
+
+def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: bool = True,
+                     workers: int | None = None, force: bool = False, students: list[str] | None = None,
+                     scheduler: str | None = None, progress: bool = True,
+                     deadline_s: float | None = None) -> RunSummary:
+    """Grade what is new or changed; return the run's summary (see the module docstring)."""
+    course.notebooks(assignment)  # ValueError naming the known assignments if unknown
+    with course_lock(course):
+        return _grade_locked(course, assignment, limits, sandbox, workers, force, students,
+                             scheduler, progress, deadline_s)
+
+
+def _grade_locked(course, assignment, limits, sandbox, workers, force, students, scheduler,
+                  progress, deadline_s) -> RunSummary:
+    start = time.monotonic()
+    journal = Journal(course, assignment)
+    journal.clean_stale_temporaries()
+    gradebook.remove_stale_builds(course)
+    gradebook.ensure_assignment(course, assignment)
+
+    submissions, rejected = find_submissions(course, assignment)
+    wanted = set(students) if students else None
+    if wanted is not None:
+        missing = wanted - {s.student for s in submissions}
+        if missing:
+            raise ValueError(f"no submission of {assignment!r} for student(s) {sorted(missing)} "
+                             f"under {course.submitted}")
+        submissions = [s for s in submissions if s.student in wanted]
+    work = plan(journal, submissions, force, wanted)
+    originals = _original_ids(course)
+    summary = RunSummary(assignment, skipped=len(work.done), rejected=rejected)
+
+    for record in work.merge_only:
+        commit(course, journal, record, originals)
+        summary.merged_only.append(record["student"])
+
+    if work.grade:
+        deadline = deadline_s if deadline_s is not None else limits.startup_timeout + limits.notebook_timeout + 120
+        checksums = {sub.student: sub.checksum for sub in work.grade}
+        # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
+        jobs = ((sub.student, build_payload(course, sub, limits, sandbox)) for sub in work.grade)
+        if scheduler:
+            from autograder.distributed import run_on_dask
+            results = run_on_dask(scheduler, jobs, assignment)
+            summary.workers = f"Dask scheduler {scheduler}"
+        else:
+            n = workers or os.cpu_count() or 1
+            n = max(1, min(n, len(work.grade)))
+            log = course.state / assignment / "workers.log"
+            results = _run_local(jobs, assignment, n, deadline, log)
+            summary.workers = f"{n} local worker(s), sandbox {'on' if sandbox else 'off'}"
+        bar = _progress(len(work.grade), assignment, progress)
+        for student, result in results:
+            record = {"student": student, "assignment": assignment, "checksum": checksums[student],
+                      "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
+            record.update(result)
+            journal.write(record)  # graded: a crash after this point costs a merge, not a regrade
+            commit(course, journal, record, originals)
+            summary.graded.append(record)
+            bar.update(1)
+            bar.set_postfix_str(f"{student}: {record['result']['status']}")
+        bar.close()
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+def _run_local(jobs, assignment: str, n_workers: int, deadline: float, log: Path):
+    from autograder.pool import WorkerLost, WorkerPool
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with WorkerPool(n_workers, "autograder.worker.grade_payload", log_path=str(log),
+                    warm_imports=("autograder.engine", "nbgrader.preprocessors", "numpy")) as pool:
+        for student, value in pool.run(jobs, deadline_s=deadline):
+            if isinstance(value, WorkerLost):
+                yield student, lost_result(assignment, student, "crashed", value.reason)
+            elif isinstance(value, Exception):
+                yield student, lost_result(assignment, student, "crashed",
+                                           "the grader failed on this submission: " + str(value).strip().splitlines()[-1])
+            else:
+                yield student, value
+
+
+def _progress(total: int, assignment: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"grading {assignment}", unit="sub", disable=not enabled, dynamic_ncols=True)

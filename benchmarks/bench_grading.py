@@ -1,0 +1,158 @@
+"""Benchmark: plain serial `nbgrader autograde` against `rnngrade grade` on the same class.
+
+    python benchmarks/bench_grading.py                       # fixture assignment, 40 students
+    python benchmarks/bench_grading.py --source-root . --assignment a1 -n 60
+
+In one run it builds a class of ``n`` synthetic submissions (autograder.synthetic: correct,
+partial, wrong, empty, and one each of crash, endless loop, tampered test cell, malformed
+file), copies the course twice into a temporary folder, and times
+
+1. ``nbgrader autograde ASSIGNMENT`` (one process, serial, no sandbox; the venv's bin on
+   PATH as nbgrader needs), with ``--Execute.timeout`` set to the same per-cell limit;
+2. ``rnngrade grade ASSIGNMENT`` with the sandbox on and one worker per core.
+
+It prints both wall times, the speed-up, and from rnngrade's journal the per-submission
+overhead over the notebook's own execution time (kernel start, restore, scoring, sandbox).
+Exits 1 when the speed-up is below ``--target`` (1.8 by default).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_ROOT = REPO / "tests" / "autograder" / "fixtures" / "course"
+
+
+def _env() -> dict:
+    bin_dir = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
+                OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+def prepare(source_root: Path, assignment: str, n: int, where: Path) -> Path:
+    """A released course with a synthetic class of ``n`` under ``where/base``."""
+    from autograder.course import Course
+    from autograder.release import release_all
+    from autograder.synthetic import class_mix, write_class
+
+    base = where / "base"
+    (base / "solutions").mkdir(parents=True)
+    shutil.copytree(source_root / "solutions" / assignment, base / "solutions" / assignment)
+    shutil.copy(REPO / "nbgrader_config.py", base / "nbgrader_config.py")
+    course = Course.from_root(base)
+    release_all(course, [assignment])
+    write_class(course, assignment, class_mix(n))
+    return base
+
+
+def run_nbgrader(root: Path, assignment: str, cell_timeout: float) -> float:
+    cmd = [str(Path(sys.executable).parent / "nbgrader"), "autograde", assignment,
+           f"--Execute.timeout={int(cell_timeout)}", "--log-level=ERROR"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=root, env=_env(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):  # 1: some submission failed, the others are graded
+        raise RuntimeError(f"nbgrader autograde failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def run_rnngrade(root: Path, assignment: str, cell_timeout: float, workers: int | None) -> tuple[float, str]:
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", assignment, "--course", str(root),
+           "--no-progress", "--cell-timeout", str(cell_timeout)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"rnngrade grade failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def graded_count_nbgrader(root: Path, assignment: str) -> int:
+    return sum(1 for p in (root / "autograded").glob(f"*/{assignment}") if any(p.glob("*.ipynb")))
+
+
+def journal_timings(root: Path, assignment: str) -> list[dict]:
+    out = []
+    for p in sorted((root / ".rnngrade" / assignment / "results").glob("*.json")):
+        rec = json.loads(p.read_text())
+        out.append(rec["result"].get("timings", {}) | {"status": rec["result"]["status"]})
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source-root", type=Path, default=FIXTURE_ROOT,
+                        help="course root whose solutions/<assignment> is graded (default: the test fixture course)")
+    parser.add_argument("--assignment", default="fixture")
+    parser.add_argument("-n", type=int, default=40, help="submissions in the class (default 40)")
+    parser.add_argument("--cell-timeout", type=float, default=10.0,
+                        help="per-cell time limit for both graders, in s (default 10)")
+    parser.add_argument("--workers", type=int, default=None, help="rnngrade workers (default: one per core)")
+    parser.add_argument("--target", type=float, default=1.8, help="minimum speed-up (default 1.8)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        tmp = Path(tmp)
+        print(f"preparing a class of {args.n} submissions of {args.assignment!r} ...", flush=True)
+        base = prepare(args.source_root.resolve(), args.assignment, args.n, tmp)
+        plain, ours = tmp / "nbgrader", tmp / "rnngrade"
+        shutil.copytree(base, plain, symlinks=True)
+        shutil.copytree(base, ours, symlinks=True)
+
+        print("timing plain serial `nbgrader autograde` ...", flush=True)
+        t_plain = run_nbgrader(plain, args.assignment, args.cell_timeout)
+        n_plain = graded_count_nbgrader(plain, args.assignment)
+        print("timing `rnngrade grade` (sandbox on) ...", flush=True)
+        t_ours, out = run_rnngrade(ours, args.assignment, args.cell_timeout, args.workers)
+        timings = journal_timings(ours, args.assignment)
+
+    n = args.n
+    executed = [t.get("execution", 0.0) for t in timings]
+    totals = [t.get("total", t.get("worker_total", 0.0)) for t in timings]
+    overhead = [tot - ex for tot, ex in zip(totals, executed)]
+    workers = args.workers or os.cpu_count()
+    figures = {
+        "submissions": n, "cores": os.cpu_count(), "rnngrade_workers": workers,
+        "nbgrader_seconds": t_plain, "nbgrader_notebooks_written": n_plain,
+        "rnngrade_seconds": t_ours, "rnngrade_results": len(timings),
+        "speedup": t_plain / t_ours,
+        "nbgrader_seconds_per_submission": t_plain / n,
+        "rnngrade_wall_seconds_per_submission": t_ours / n,
+        "median_execution_seconds": statistics.median(executed) if executed else None,
+        "median_job_seconds": statistics.median(totals) if totals else None,
+        "median_overhead_seconds": statistics.median(overhead) if overhead else None,
+        "mean_overhead_seconds": statistics.fmean(overhead) if overhead else None,
+        # Worker-seconds per submission beyond the notebook's execution, startup included.
+        "class_overhead_per_submission": t_ours * workers / n - (statistics.fmean(executed) if executed else 0),
+    }
+    print()
+    print(out.strip().splitlines()[0] if out.strip() else "")
+    print(f"plain nbgrader autograde (serial):  {t_plain:7.1f} s  ({t_plain / n:.2f} s per submission, "
+          f"{n_plain} autograded notebooks written)")
+    print(f"rnngrade grade ({workers} workers, sandbox): {t_ours:7.1f} s  ({t_ours / n:.2f} s per submission)")
+    print(f"speed-up: {figures['speedup']:.2f}x   (target {args.target}x)")
+    if executed:
+        print(f"per submission in rnngrade: median execution of the notebook's cells "
+              f"{figures['median_execution_seconds']:.2f} s, median job {figures['median_job_seconds']:.2f} s, "
+              f"median overhead {figures['median_overhead_seconds']:.2f} s (kernel start, restore, scoring, sandbox)")
+        print(f"whole-run overhead per submission (worker-seconds beyond execution, startup included): "
+              f"{figures['class_overhead_per_submission']:.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+    return 0 if figures["speedup"] >= args.target else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

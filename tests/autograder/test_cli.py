@@ -1,0 +1,52 @@
+"""The rnngrade command line: limit flags from Limits, sizes, clear refusals."""
+import dataclasses
+
+import pytest
+
+from autograder import cli
+from autograder.limits import Limits
+
+
+def test_every_limit_is_a_flag_with_its_default_in_the_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["grade", "-h"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for f in dataclasses.fields(Limits):
+        assert "--" + f.name.replace("_", "-") in text
+    assert "(default 60)" in text  # cell_timeout
+    assert "(default 2048 MiB)" in text  # memory_bytes
+    for flag in ("--force", "--student", "--workers", "--scheduler", "--no-sandbox", "--course"):
+        assert flag in text
+
+
+def test_limit_flags_parse_sizes_and_override_only_what_is_given():
+    args = cli.build_parser().parse_args(
+        ["grade", "a1", "--memory-bytes", "512M", "--cell-timeout", "5", "--scratch-bytes", "1.5G"])
+    limits = cli.limits_from_args(args)
+    assert limits.memory_bytes == 512 * 2**20 and limits.cell_timeout == 5.0
+    assert limits.scratch_bytes == int(1.5 * 2**30)
+    assert limits.notebook_timeout == Limits().notebook_timeout
+
+
+def test_bad_size_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["grade", "a1", "--memory-bytes", "lots"])
+    assert exc.value.code == 2
+    assert "expected a size like 512M" in capsys.readouterr().err
+
+
+def test_missing_bubblewrap_says_how_to_proceed(course_root, monkeypatch, capsys):
+    from autograder import sandbox
+
+    monkeypatch.setattr(sandbox, "available", lambda: (False, "bwrap: setting up uid map: Permission denied"))
+    code = cli.main(["grade", "fixture", "--course", str(course_root)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_NO_SANDBOX
+    assert "Permission denied" in err and "--no-sandbox" in err
+
+
+def test_unknown_assignment_names_the_known_ones(course_root, capsys):
+    code = cli.main(["report", "nope", "--course", str(course_root)])
+    assert code == cli.EXIT_USAGE
+    assert "known assignments: ['fixture']" in capsys.readouterr().err

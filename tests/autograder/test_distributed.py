@@ -1,0 +1,42 @@
+"""rnngrade grade --scheduler: the same jobs, engine and sandbox on a dask.distributed cluster."""
+import pytest
+
+from autograder.course import Course, find_submissions
+from autograder.distributed import run_on_dask
+from autograder.worker import build_payload
+from autograder.grade import grade_assignment
+from autograder.limits import Limits
+from autograder.synthetic import write_class
+
+from conftest import gradebook_rows, journal_points
+
+
+@pytest.mark.slow
+def test_local_dask_cluster_grades_the_class_like_local_workers(released_course):
+    from dask.distributed import LocalCluster
+
+    course = Course.from_root(released_course)
+    students = write_class(course, "fixture", ["correct", "partial", "wrong", "crash", "malformed"])
+    limits = Limits(cell_timeout=10, notebook_timeout=30)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        summary = grade_assignment(course, "fixture", limits, scheduler=cluster.scheduler_address, progress=False)
+        worker_pids = {w.pid for w in cluster.workers.values() if hasattr(w, "pid")}
+        # A window smaller than the class: jobs are fed as others finish, none is lost.
+        subs = find_submissions(course, "fixture")[0][:3]
+        jobs = ((s.student, build_payload(course, s, limits, True)) for s in subs)
+        windowed = dict(run_on_dask(cluster.scheduler_address, jobs, "fixture", window=1))
+    assert set(windowed) == {s.student for s in subs}
+    assert all(v["result"]["status"] in ("graded", "crashed", "malformed") for v in windowed.values())
+
+    assert summary.workers.startswith("Dask scheduler tcp://")
+    by_student = {r["student"]: r["result"] for r in summary.graded}
+    assert set(by_student) == set(students)
+    expected = {"correct": (5.0, "graded"), "partial": (3.0, "graded"), "wrong": (0.0, "graded"),
+                "crash": (5.0, "crashed"), "malformed": (0.0, "malformed")}
+    for student, kind in students.items():
+        assert (by_student[student]["points"], by_student[student]["status"]) == expected[kind], student
+        # Graded in the sandbox, as a local run would be.
+        if kind != "malformed":
+            assert any("bubblewrap" in e for e in by_student[student]["enforced"]), by_student[student]
+    assert gradebook_rows(released_course) == journal_points(released_course)
+    assert len(worker_pids) == 2

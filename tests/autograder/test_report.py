@@ -1,0 +1,25 @@
+"""The instructor's report: three labelled figures embedded as PNG, flagged submissions listed."""
+import re
+
+from autograder.report import grading_times, pass_rates, render, score_histogram
+from autograder.export import per_test_stats
+from autograder.results import class_rows
+
+from test_export import class_course  # noqa: F401  (fixture)
+
+
+def test_figures_have_labelled_axes(class_course):
+    rows = class_rows(class_course, "fixture")
+    for fig in (score_histogram(rows), pass_rates(per_test_stats(rows)), grading_times(rows)):
+        ax = fig.axes[0]
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+
+
+def test_report_is_self_contained_and_lists_every_problem_escaped(class_course):
+    page = render(class_course, "fixture")
+    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{200,}'", page)) == 3
+    assert "http://" not in page.replace('&quot;http://x&quot;', "")  # no external resources
+    for student in ("bob", "dave", "erin", "mallory"):
+        assert f"<td>{student}</td>" in page
+    assert "=HYPERLINK(&quot;http://x&quot;)" in page
+    assert "<td>alice</td>" not in page.split("Submissions needing attention")[1].split("Flags on")[0]
