@@ -60,6 +60,8 @@ def scalar_issue(name, got, want, hints=None, rtol=RTOL, atol=ATOL):
         for cause, alt in (hints or {}).items():
             if np.isclose(float(got), float(alt), rtol=rtol, atol=atol):
                 problem += f"\n  likely cause: {cause}"
+        if np.isfinite(float(got)) and np.isclose(float(got), float(want), rtol=1e-5, atol=1e-7):
+            problem += "\n  likely cause: precision lost: a float32 value somewhere, or a numerical approximation"
     return problem
 
 

@@ -240,8 +240,10 @@ def mutation_table(results: dict | None = None) -> list:
         alts_ok = [a for a, s in alts.items() if all(f == 1 for f in s.values())]
         sol = kinds.get("solution", {}).get("solution")
         sol_txt = "-" if sol is None else ("full" if all(f == 1 for f in sol.values()) else "LOSES")
-        lines.append(f"{name:<24} {len(killed):>7}/{len(mutants):<7} {len(checks_killed):>6}/{len(checks):<7} "
-                     f"{len(alts_ok):>8}/{len(alts):<7} {sol_txt:>9}")
+        m_txt = f"{len(killed):>7}/{len(mutants):<7}" if mutants else f"{'-':>8}{'':7}"
+        c_txt = f"{len(checks_killed):>6}/{len(checks):<7}" if mutants else f"{'-':>7}{'':7}"
+        a_txt = f"{len(alts_ok):>8}/{len(alts):<7}" if alts else f"{'-':>9}{'':7}"
+        lines.append(f"{name:<24} {m_txt} {c_txt} {a_txt} {sol_txt:>9}")
         survivors = sorted(set(mutants) - set(killed))
         if survivors:
             lines.append(f"  surviving mutants: {', '.join(survivors)}")

@@ -2,7 +2,8 @@
 mutant loses points, every check is killed by at least one mutant.
 
 Parametrised over the assignments that exist (harness.assignments()); an assignment author
-only adds ``tests/assignments/mutants_<name>.py`` with MUTANTS and ALTERNATIVES.
+only adds ``tests/assignments/mutants_<name>.py`` with MUTANTS and ALTERNATIVES. Scoring every
+variant takes a few seconds per assignment, so only the solution test is in the fast suite.
 """
 
 import pytest
@@ -27,6 +28,7 @@ def test_solution_gets_full_marks(name):
     assert all(s.fraction == 1 for s in scores.values()), harness.describe(scores)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, variant", _params("ALTERNATIVES"))
 def test_alternative_gets_full_marks(name, variant):
     scores = harness.score_variant(name, variant)
@@ -34,6 +36,7 @@ def test_alternative_gets_full_marks(name, variant):
     assert all(s.fraction == 1 for s in scores.values()), harness.describe(scores)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, variant", _params("MUTANTS"))
 def test_mutant_is_killed(name, variant):
     scores = harness.score_variant(name, variant)
@@ -44,6 +47,7 @@ def test_mutant_is_killed(name, variant):
     assert not missing, f"mutant {variant.name!r} should lose points on {sorted(missing)}; lost on {sorted(lost)}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_every_check_is_killed_by_some_mutant(name):
     from autograder.checks.base import load_checks
