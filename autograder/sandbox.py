@@ -1,0 +1,326 @@
+"""A sandboxed Jupyter kernel for one submission: kernelspec, bubblewrap command, limits.
+
+:func:`prepare` lays out a private job directory and a kernelspec whose argv runs
+:mod:`autograder.launch` (join the job's cgroup, set rlimits, exec bubblewrap). Inside the
+sandbox the kernel sees:
+
+- read-only: /usr (and the /bin, /lib... links), /etc, Python's prefix and the course's
+  virtualenv, the ``rnnlab`` and ``autograder`` packages with an empty read-only
+  ``autograder/checks`` mounted over the instructor's checks;
+- writable tmpfs (``Limits.scratch_bytes`` each): its home, holding the work directory with
+  only a copy of the submission and the case inputs (read-only), /tmp and /dev/shm;
+- the job's run directory (connection file and the kernel's ipc sockets), nothing else of
+  the host: no solutions/, gradebook, other submissions, host /tmp, network (own loopback),
+  host PIDs, IPC or hostname. It runs as uid 1000 in its own user namespace, without
+  capabilities, with a cleared environment (one OpenMP thread).
+
+Without a sandbox (``sandbox=False``) the same launcher still applies the cgroup and
+rlimits, and the executor still enforces the cell and notebook time limits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import cgroup as cgroups
+
+HOME = "/home/student"
+WORK = f"{HOME}/work"
+CASES_NAME = "rnngrade-cases.json"
+SANDBOX_UID = 1000
+_available_cache = None
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def _venv_python() -> str:
+    return os.path.join(sys.prefix, "bin", "python")
+
+
+@dataclass
+class KernelJob:
+    """The host-side files of one sandboxed kernel; :meth:`cleanup` removes them and its cgroup."""
+
+    root: Path
+    run_dir: Path
+    kernel_dirs: list
+    kernel_name: str
+    sandboxed: bool
+    cgroup: object = None
+    enforced: list = field(default_factory=list)
+
+    @property
+    def cwd(self) -> str:
+        """Where jupyter_client starts the launcher (the kernel's cwd without a sandbox)."""
+        return str(self.root / "work") if not self.sandboxed else str(self.root)
+
+    @property
+    def connection_file(self) -> str:
+        return str(self.run_dir / "connection.json")
+
+    @property
+    def ipc_prefix(self) -> str:
+        return str(self.run_dir / "k")
+
+    def cleanup(self):
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sandbox: bool = True,
+            base_dir: str | None = None) -> KernelJob:
+    """Write the job directory and the kernelspec for one notebook (nothing is started yet).
+
+    notebook_name : file name of the notebook copy placed in the work directory.
+    cases : the JSON-ready case inputs (autograder.runtime reads them via RNNGRADE_CASES).
+    base_dir : where job directories go; short, since ipc socket paths must stay < 108 bytes.
+    """
+    if not notebook_name or "/" in notebook_name or notebook_name.startswith("."):
+        raise ValueError(f"notebook_name must be a plain file name, got {notebook_name!r}")
+    base = base_dir or os.environ.get("RNNGRADE_TMP") or tempfile.gettempdir()
+    root = Path(tempfile.mkdtemp(prefix="rng-", dir=base))
+    os.chmod(root, 0o700)
+    run_dir = root / "run"
+    run_dir.mkdir(mode=0o700)
+    (root / "nb.ipynb").write_bytes(notebook_bytes)
+    (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
+    job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
+    try:
+        job.cgroup = cgroups.create(limits)
+        rlimits = {"FSIZE": int(limits.file_size_bytes), "CORE": 0}
+        if job.cgroup is None:
+            rlimits["NPROC"] = int(limits.max_processes)
+            job.enforced.append(f"processes: RLIMIT_NPROC {limits.max_processes} (not enforced for root)")
+            job.enforced.append("memory: not limited (no writable cgroup; RLIMIT_AS would break torch)")
+        else:
+            job.enforced.append(f"memory {limits.memory_bytes} B, processes {limits.max_processes}: cgroup {job.cgroup.kind}")
+        job.enforced.append(f"file size: RLIMIT_FSIZE {limits.file_size_bytes} B")
+        if sandbox:
+            argv, files, env = _bwrap_command(job, notebook_name, limits), [str(root / "nb.ipynb")], {}
+            job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
+        else:
+            argv, files, env = _plain_command(job, notebook_name)
+        spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
+                "files": files, "argv": argv}
+        (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
+        kernel_dir = root / "kernels" / job.kernel_name
+        kernel_dir.mkdir(parents=True)
+        kernelspec = {
+            "argv": [sys.executable, "-I", "-S", str(Path(__file__).with_name("launch.py")),
+                     str(root / "launch.json"), "{connection_file}"],
+            "display_name": "rnngrade sandbox", "language": "python",
+            # SIGINT from jupyter_client would hit the launcher's process group, never the kernel
+            # behind bwrap; an interrupt_request message reaches it.
+            "interrupt_mode": "message", "env": env,
+        }
+        (kernel_dir / "kernel.json").write_text(json.dumps(kernelspec), encoding="utf-8")
+    except BaseException:
+        job.cleanup()
+        raise
+    return job
+
+
+def _kernel_args(connection_file="{connection_file}"):
+    return ["-m", "ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False"]
+
+
+def _sandbox_env(limits) -> dict:
+    return {
+        "HOME": HOME, "USER": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+        "PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin",
+        "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "IPYTHONDIR": f"{HOME}/.ipython",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "RNNGRADE_CASES": f"{WORK}/{CASES_NAME}",
+    }
+
+
+def _plain_command(job: KernelJob, notebook_name: str):
+    """No sandbox: the kernel runs on the host in a private work directory."""
+    work, home = job.root / "work", job.root / "home"
+    work.mkdir()
+    home.mkdir()
+    shutil.copyfile(job.root / "nb.ipynb", work / notebook_name)
+    shutil.copyfile(job.root / CASES_NAME, work / CASES_NAME)
+    env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "RNNGRADE_CASES": str(work / CASES_NAME), "PYTHONDONTWRITEBYTECODE": "1"}
+    return [_venv_python(), *_kernel_args()], [], env
+
+
+class _Mounts:
+    """Builds bwrap mount arguments, creating each missing parent directory once (0711)."""
+
+    def __init__(self):
+        self.args, self.dirs = [], {"/"}
+
+    def parents(self, path: str):
+        parts = Path(path).parts
+        for i in range(2, len(parts)):
+            d = str(Path(*parts[:i]))
+            if d not in self.dirs:
+                self.dirs.add(d)
+                self.args += ["--perms", "0711", "--dir", d]
+
+    def add(self, *args, dest: str):
+        self.parents(dest)
+        self.args += list(args)
+        self.dirs.add(dest)
+
+
+def _bwrap_command(job: KernelJob, notebook_name: str, limits) -> list:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise RuntimeError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or grade with sandbox=False")
+    scratch = str(int(limits.scratch_bytes))
+    m = _Mounts()
+    m.add("--ro-bind", "/usr", "/usr", dest="/usr")
+    for name in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
+        path = f"/{name}"
+        if os.path.islink(path):
+            m.add("--symlink", os.readlink(path), path, dest=path)
+        elif os.path.isdir(path):
+            m.add("--ro-bind", path, path, dest=path)
+    m.add("--ro-bind", "/etc", "/etc", dest="/etc")
+    m.add("--proc", "/proc", dest="/proc")
+    m.add("--dev", "/dev", dest="/dev")
+    m.add("--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm", dest="/dev/shm")
+    m.add("--perms", "1777", "--size", scratch, "--tmpfs", "/tmp", dest="/tmp")
+    prefixes = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)}
+    for prefix in sorted(prefixes):
+        if not prefix.startswith("/usr/"):
+            m.add("--ro-bind", prefix, prefix, dest=prefix)
+    for package in ("rnnlab", "autograder"):
+        pkg = str(_package_dir(package))
+        if not any(pkg.startswith(p + "/") for p in prefixes):
+            m.add("--ro-bind", pkg, pkg, dest=pkg)
+    checks = str(_package_dir("autograder") / "checks")
+    m.args += ["--perms", "0555", "--size", "4096", "--tmpfs", checks, "--remount-ro", checks]
+    m.add("--bind", str(job.run_dir), str(job.run_dir), dest=str(job.run_dir))
+    m.add("--perms", "0755", "--size", scratch, "--tmpfs", HOME, dest=HOME)
+    m.args += ["--perms", "0755", "--dir", WORK,
+               "--perms", "0644", "--file", "@fd0", f"{WORK}/{notebook_name}",
+               "--ro-bind", str(job.root / CASES_NAME), f"{WORK}/{CASES_NAME}"]
+    env = []
+    for key, value in _sandbox_env(limits).items():
+        env += ["--setenv", key, value]
+    return [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv", *env,
+            # The skeleton bwrap builds (/, /work, /home...) is a tmpfs: make it read-only too.
+            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", _venv_python(), *_kernel_args()]
+
+
+def stray_processes(root_pid: int, sandboxed: bool) -> list:
+    """Processes of the job other than the kernel (and bwrap's own two), for killing after a cell.
+
+    root_pid : the launcher's pid (it became bwrap, or the kernel itself without a sandbox).
+    """
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    keep = {root_pid}
+    if sandboxed:  # bwrap -> its pid-namespace init (ns pid 1) -> the kernel (ns pid 2)
+        for pid in children.get(root_pid, []):
+            keep.add(pid)
+            keep.update(p for p in children.get(pid, []) if _ns_pid(p) == 2)
+    strays, todo = [], list(children.get(root_pid, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if pid not in keep:
+            strays.append(pid)
+    return strays
+
+
+def _ns_pid(pid: int):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def kill_strays(root_pid: int, sandboxed: bool) -> int:
+    """SIGKILL the job's processes other than the kernel; return how many were killed.
+
+    Each round stops what it finds first (a stopped process cannot fork), so a fork bomb
+    cannot refill the process table faster than it is emptied.
+    """
+    stopped = set()
+    for _ in range(20):
+        new = [p for p in stray_processes(root_pid, sandboxed) if p not in stopped]
+        if not new:
+            break
+        for pid in new:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+        stopped.update(new)
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return len(stopped)
+
+
+def available() -> tuple:
+    """(ok, reason): whether bubblewrap can start a sandboxed Python here (probed once)."""
+    global _available_cache
+    if _available_cache is None:
+        _available_cache = _probe_bwrap()
+    return _available_cache
+
+
+def _probe_bwrap() -> tuple:
+    from autograder.limits import Limits
+
+    if shutil.which("bwrap") is None:
+        return False, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or use --no-sandbox"
+    root = Path(tempfile.mkdtemp(prefix="rng-probe-"))
+    try:
+        (root / "run").mkdir()
+        (root / CASES_NAME).write_text("{}")
+        (root / "nb.ipynb").write_text("{}")
+        job = KernelJob(root, root / "run", [], "probe", True)
+        argv = _bwrap_command(job, "probe.ipynb", Limits())
+        argv = argv[:argv.index("--") + 1] + [_venv_python(), "-I", "-c",
+                                               "import os, socket; print(os.getuid(), os.listdir('/'))"]
+        fd = os.open(root / "nb.ipynb", os.O_RDONLY)
+        argv = [str(fd) if a == "@fd0" else a for a in argv]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, pass_fds=(fd,))
+        finally:
+            os.close(fd)
+    except (OSError, subprocess.TimeoutExpired, RuntimeError) as exc:
+        return False, f"bubblewrap could not start: {exc}"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if proc.returncode != 0:
+        return False, f"bubblewrap failed here (exit {proc.returncode}): {proc.stderr.strip()[:500]}"
+    kind, why = cgroups.probe()
+    return True, f"bubblewrap works (uid {proc.stdout.split()[0]} in a user namespace, no network); {why}"

@@ -1,0 +1,212 @@
+"""Tests of autograder.engine: grading the fixture assignment, honestly and with hostile notebooks.
+
+Every hostile notebook (tests/autograder/fixtures/hostile, made by make_hostile.py) mixes
+honest and dishonest code; it must earn exactly the points of its honest functions, get the
+status of its case and say why. The slow tests run real sandboxed kernels.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import cgroup, sandbox
+from autograder.engine import GradeJob, GradeResult, Limits, grade_submission
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SOURCE = FIXTURES / "course" / "solutions" / "fixture"
+RELEASE = FIXTURES / "course" / "release" / "fixture" / "fixture.ipynb"
+HOSTILE = FIXTURES / "hostile"
+EXPECTED = json.loads((HOSTILE / "expected.json").read_text())
+MiB = 2**20
+LIMITS = Limits(cell_timeout=5, notebook_timeout=40, memory_bytes=512 * MiB, max_processes=64,
+                file_size_bytes=8 * MiB, interrupt_grace=2, output_bytes_per_cell=64 * 1024)
+
+
+def _points():
+    """Points of each test cell, read from the source notebook (not typed in)."""
+    nb = nbformat.read(SOURCE / "fixture.ipynb", as_version=4)
+    return {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+POINTS = _points()
+
+
+def _submit(tmp_path, src, student="s1"):
+    """Copy a notebook to where a student's submission would be, under its released name."""
+    folder = tmp_path / "submitted" / "x" / "fixture"
+    folder.mkdir(parents=True)
+    shutil.copyfile(src, folder / "fixture.ipynb")
+    return GradeJob("fixture", student, folder / "fixture.ipynb", SOURCE, output_dir=tmp_path / "autograded")
+
+
+def _grade(tmp_path, src, sandboxed=True, limits=LIMITS, student="s1"):
+    result = grade_submission(_submit(tmp_path, src, student), limits, sandbox=sandboxed)
+    assert result.status != "error", result.reasons
+    return result
+
+
+@pytest.fixture(autouse=True)
+def job_base(monkeypatch):
+    """A private, short directory for the job folders (ipc socket paths must stay < 108 bytes)."""
+    base = tempfile.mkdtemp(prefix="rngt-")
+    monkeypatch.setenv("RNNGRADE_TMP", base)
+    yield Path(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _no_leftovers():
+    return list(Path(os.environ["RNNGRADE_TMP"]).iterdir())
+
+
+needs_bwrap = pytest.mark.skipif(not sandbox.available()[0], reason=sandbox.available()[1])
+
+
+# -- fast: no kernel -------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["not-json", "not-a-notebook", "empty", "wrong-assignment"])
+def test_unusable_files_get_a_status_and_a_reason_without_a_kernel(tmp_path, case):
+    result = grade_submission(_submit(tmp_path, HOSTILE / f"{case}.ipynb"), LIMITS)
+    assert result.status == EXPECTED[case]["status"]
+    assert any(EXPECTED[case]["reason"] in r for r in result.reasons), result.reasons
+    assert result.points == 0 and result.max_points == sum(POINTS.values())
+    assert all(g.status == "not-run" for g in result.grades.values())
+
+
+def test_missing_submission_and_symlink(tmp_path):
+    job = GradeJob("fixture", "s1", tmp_path / "fixture.ipynb", SOURCE)
+    assert grade_submission(job, LIMITS).status == "missing"
+    (tmp_path / "fixture.ipynb").symlink_to(RELEASE)
+    result = grade_submission(job, LIMITS)
+    assert result.status == "malformed" and "not a regular file" in result.reasons[0]
+
+
+def test_grade_result_round_trips_through_json(tmp_path):
+    result = grade_submission(_submit(tmp_path, HOSTILE / "empty.ipynb"), LIMITS)
+    back = GradeResult.from_dict(json.loads(result.to_json()))
+    assert back == result
+    data = json.loads(result.to_json())
+    assert data["grades"]["test_add"]["score"] == 0.0 and data["max_points"] == result.max_points
+
+
+def test_unknown_assignment_is_an_error_result_not_an_exception(tmp_path):
+    job = _submit(tmp_path, RELEASE)
+    job.assignment = "../etc"
+    source = tmp_path / "src.ipynb"
+    nb = nbformat.read(SOURCE / "fixture.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace('hidden_check("fixture"', 'hidden_check("no_such_assignment"')
+    nbformat.write(nb, source)
+    job.source = [source]
+    result = grade_submission(job, LIMITS)
+    assert result.status == "error" and "no_such_assignment" in result.reasons[0]
+
+
+# -- slow: real sandboxed kernels ------------------------------------------------------
+
+@pytest.mark.slow
+@needs_bwrap
+def test_honest_submission_gets_full_marks_and_release_gets_zero(tmp_path):
+    result = _grade(tmp_path / "a", FIXTURES / "submissions" / "honest.ipynb")
+    assert (result.status, result.points, result.max_points) == ("graded", sum(POINTS.values()), sum(POINTS.values()))
+    assert all(m.passed for g in result.grades.values() for m in g.messages)
+    graded = nbformat.read(result.autograded["fixture.ipynb"], as_version=4)
+    assert "hidden_check" in graded.cells[4].source  # the hidden tests were restored and run
+    assert result.timings["overhead"] < 1.0
+    stub = _grade(tmp_path / "b", RELEASE)
+    assert (stub.status, stub.points) == ("graded", 0)
+    assert "NotImplementedError" in stub.grades["test_add"].messages[0].message
+    assert not _no_leftovers()
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("case", [c for c, e in EXPECTED.items() if e["status"] not in ("malformed", "wrong-assignment")])
+def test_hostile_notebook_earns_exactly_its_honest_points(tmp_path, case):
+    expected = EXPECTED[case]
+    result = _grade(tmp_path, HOSTILE / f"{case}.ipynb")
+    assert result.status == expected["status"], (result.reasons, result.flags)
+    assert all(expected["reason"] in " ".join(result.reasons) for _ in [0]), result.reasons
+    want = {f"test_{f}": POINTS[f"test_{f}"] for f in expected["honest"]}
+    got = {k: g.points for k, g in result.grades.items() if g.points}
+    assert got == want, [(k, [m.message for m in g.messages]) for k, g in result.grades.items()]
+    assert result.points == sum(want.values())
+    assert not (cgroup.probe()[0] and any(Path(d).exists() for d in _job_cgroups()))
+    assert not _no_leftovers()
+
+
+def _job_cgroups():
+    return [str(p) for root in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified")
+            for p in Path(root).rglob(f"{cgroup.PREFIX}{os.getpid()}-*")]
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_sandbox_hides_the_course_and_keeps_host_files_intact(tmp_path):
+    checks = Path(cgroup.__file__).parent / "checks" / "fixture.py"
+    before = checks.read_bytes()
+    result = _grade(tmp_path, HOSTILE / "writes-outside-workdir.ipynb")
+    assert checks.read_bytes() == before
+    assert not (Path(cgroup.__file__).parent.parent / "rnnlab" / "pwned.py").exists()
+    assert not Path("/tmp/pwned.txt").exists()
+    assert not (Path(cgroup.__file__).parent.parent / "pwned.txt").exists()
+    out = nbformat.read(result.autograded["fixture.ipynb"], as_version=4)
+    text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    for target in ("/work/main/autograder/checks/fixture.py", "/work/main/rnnlab/pwned.py", "/work/main/pwned.txt"):
+        assert f"{target} refused" in text
+    assert "/tmp/pwned.txt written" in text  # the sandbox's own /tmp, thrown away
+    assert "/home/student/pwned.txt written" in text
+    read = _grade(tmp_path / "r", HOSTILE / "reads-hidden-tests.ipynb")
+    out = nbformat.read(read.autograded["fixture.ipynb"], as_version=4)
+    text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    assert "exists" not in text.replace("absent", "") and "checks dir: []" in text and "gradebooks: []" in text
+    net = _grade(tmp_path / "n", HOSTILE / "opens-network.ipynb")
+    out = nbformat.read(net.autograded["fixture.ipynb"], as_version=4)
+    text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    assert "('1.1.1.1', 53) unreachable" in text and "('pypi.org', 443) unreachable" in text
+    assert " reachable" not in text
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_output_is_capped_in_bytes(tmp_path):
+    result = _grade(tmp_path, HOSTILE / "prints-megabytes.ipynb")
+    size = Path(result.autograded["fixture.ipynb"]).stat().st_size
+    assert size < 4 * LIMITS.output_bytes_per_cell
+    assert "further output of this cell was dropped" in Path(result.autograded["fixture.ipynb"]).read_text()
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("student", ["Zoë 李", "../../x"])
+def test_student_ids_are_only_recorded(tmp_path, student):
+    result = _grade(tmp_path, FIXTURES / "submissions" / "honest.ipynb", student=student)
+    assert result.student == student and result.points == sum(POINTS.values())
+    assert [p.name for p in (tmp_path / "autograded").iterdir()] == ["fixture.ipynb"]
+
+
+@pytest.mark.slow
+def test_no_sandbox_mode_still_enforces_time_and_memory(tmp_path):
+    honest = _grade(tmp_path / "h", FIXTURES / "submissions" / "honest.ipynb", sandboxed=False)
+    assert honest.points == sum(POINTS.values())
+    loop = _grade(tmp_path / "l", HOSTILE / "infinite-loop-in-solution.ipynb", sandboxed=False)
+    assert (loop.status, loop.points) == ("timeout", POINTS["test_scale"])
+    if cgroup.probe()[0]:
+        mem = _grade(tmp_path / "m", HOSTILE / "unbounded-memory.ipynb", sandboxed=False)
+        assert (mem.status, mem.points) == ("crashed", POINTS["test_scale"])
+        assert "memory limit" in " ".join(mem.reasons)
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_notebook_budget_stops_the_run_and_scores_the_rest_zero(tmp_path):
+    limits = LIMITS.replace(cell_timeout=3, notebook_timeout=2)
+    result = _grade(tmp_path, HOSTILE / "infinite-loop-in-solution.ipynb", limits=limits)
+    assert result.status == "timeout" and result.points == 0
+    assert result.grades["test_scale"].status == "not-run"
+    assert "time budget ran out" in result.grades["test_scale"].messages[0].message
