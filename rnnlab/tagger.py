@@ -304,22 +304,27 @@ def encode_batch(model, sentences, with_tags=True):
     if len(sentences) == 0:
         raise ValueError("sentences must hold at least one sentence, got an empty list")
     toks = [_tokens_of(s) for s in sentences]
-    lengths = np.array([len(t) for t in toks])
-    if lengths.min() < 1:
-        raise ValueError(f"sentence {int(np.argmin(lengths))} is empty: every sentence needs a word")
-    T, N = int(lengths.max()), len(toks)
-    idx = np.zeros((T, N), dtype=np.int64)  # padding reads the unknown word; the mask hides it
-    targets = np.zeros((T, N), dtype=np.int64) if with_tags else None
-    mask = np.zeros((T, N))
     for n, words in enumerate(toks):
-        L = len(words)
-        idx[:L, n] = model.vocab.encode(words)
-        mask[:L, n] = 1.0
-        if with_tags:
-            tags = list(sentences[n].tags)
-            if len(tags) != L:
-                raise ValueError(f"sentence {n} has {L} tokens but {len(tags)} tags")
-            targets[:L, n] = model.tags.encode(tags)
+        if len(words) < 1:
+            raise ValueError(f"sentence {n} is empty: every sentence needs a word")
+        if with_tags and len(sentences[n].tags) != len(words):
+            raise ValueError(f"sentence {n} has {len(words)} tokens but {len(sentences[n].tags)} tags")
+    words_idx = [model.vocab.encode(words) for words in toks]
+    tags_idx = [model.tags.encode(list(s.tags)) for s in sentences] if with_tags else None
+    return _pad(words_idx, tags_idx)
+
+
+def _pad(words_idx, tags_idx=None):
+    """Stack encoded sentences (lists of 1-D int arrays) into (idx, targets, mask), each (T, N)."""
+    lengths = np.array([len(w) for w in words_idx])
+    T, N = int(lengths.max()), len(words_idx)
+    idx = np.zeros((T, N), dtype=np.int64)  # padding reads the unknown word; the mask hides it
+    targets = np.zeros((T, N), dtype=np.int64) if tags_idx is not None else None
+    mask = (np.arange(T)[:, None] < lengths[None, :]).astype(np.float64)
+    for n, L in enumerate(lengths):
+        idx[:L, n] = words_idx[n]
+        if targets is not None:
+            targets[:L, n] = tags_idx[n]
     return idx, targets, mask
 
 
@@ -345,6 +350,10 @@ def train_tagger(kind, train, config=None, valid=None):
     # A different stream from the initial weights: same seed, another purpose.
     rng = np.random.default_rng([config.seed, 1])
     opt = Adam(lr=config.lr)
+    # Encode once: an epoch only reshuffles and pads.
+    encoded = encode_batch(model, train)  # validates every sentence
+    words_idx = [encoded[0][:len(s.tokens), n] for n, s in enumerate(train)]
+    tags_idx = [encoded[1][:len(s.tokens), n] for n, s in enumerate(train)]
     history = {"loss": []}
     if valid is not None:
         history["valid_acc"] = []
@@ -352,8 +361,8 @@ def train_tagger(kind, train, config=None, valid=None):
         order = rng.permutation(len(train))
         total, words = 0.0, 0.0
         for start in range(0, len(train), config.batch_size):
-            batch = [train[i] for i in order[start:start + config.batch_size]]
-            idx, targets, mask = encode_batch(model, batch)
+            picked = order[start:start + config.batch_size]
+            idx, targets, mask = _pad([words_idx[i] for i in picked], [tags_idx[i] for i in picked])
             if config.word_dropout > 0:
                 drop = (rng.random(idx.shape) < config.word_dropout) & (mask > 0)
                 idx = np.where(drop, vocab.unk_index, idx)
