@@ -22,6 +22,7 @@ touched (the orchestrator merges the returned grades).
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import os
 import subprocess
@@ -70,8 +71,12 @@ def grade_submission(job: GradeJob, limits: Limits = Limits(), sandbox: bool = T
 
 
 def _source(path: Path):
-    key = (str(path), os.stat(path).st_mtime_ns)
+    """The analysed source notebook and its cases, cached by content (workers get fresh copies)."""
+    data = Path(path).read_bytes()
+    key = (Path(path).name, hashlib.sha256(data).hexdigest())
     if key not in _source_cache:
+        if len(_source_cache) >= 32:
+            _source_cache.pop(next(iter(_source_cache)))
         source = load_source(path)
         _source_cache[key] = (source, cases_by_check(source))
     return _source_cache[key]
