@@ -100,3 +100,10 @@ ALTERNATIVES = [
         "e = np.exp(scores)\n    return e / e.sum(axis=1, keepdims=True)",
         "return np.exp(scores - np.log(np.exp(scores).sum(axis=1, keepdims=True)))"),)),
 ]
+
+# A solution calling the course's reference implementation (test_release: it earns no points
+# for rnn_step_forward, nor for the graded functions that call it).
+SHORTCUT = Mutant("rnn_step_forward from rnnlab", replace=((STEP_Z + "\n    return np.tanh(z)",
+                                                            "from rnnlab.rnn import rnn_step_forward as reference\n"
+                                                            "    return reference(x, h_prev, params)[0]"),),
+                  kills=("rnn_step_forward", "rnn_forward", "classify_sequence"))
