@@ -128,3 +128,12 @@ def test_evaluate_fails_missing_results_and_broken_verdict_inputs():
 def test_load_checks_rejects_non_identifier_assignment():
     with pytest.raises(ValueError, match="assignment must be an identifier"):
         load_checks("../a1")
+
+
+def test_wire_cases_never_carry_meta():
+    from autograder.checks.base import Case
+
+    case = Case("c", "f", (np.ones(2),), meta={"expected": np.zeros(2)}, kwargs={"axis": 0})
+    wire = runtime.case_to_wire(case)
+    assert set(wire) == {"name", "func", "probe", "args", "kwargs"}
+    assert "expected" not in json.dumps(wire)
