@@ -10,6 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # One thread per process: the book and the tests run on 2 cores.
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: install book test test-fast exercises bench clean
 
