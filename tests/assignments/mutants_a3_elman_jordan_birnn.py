@@ -164,3 +164,12 @@ ALTERNATIVES = [
                          ("dx = dx_fwd + dx_bwd[::-1]", "dx = np.add(dx_fwd, np.flip(dx_bwd, axis=0))"))),
     Alternative("shared bias gradient array", replace=(('"b_hh": db.copy()', '"b_hh": db'),)),
 ]
+
+# A solution calling the course's reference implementation (test_release: no points for it).
+SHORTCUT = Mutant("jordan_backward from rnnlab", replace=((
+    '    x, y0, h, y, p = cache["x"], cache["y0"], cache["h"], cache["y"], cache["params"]',
+    '    import rnnlab.jordan as J\n'
+    '    _, ref = J.jordan_forward(cache["x"], cache["y0"], cache["params"])\n'
+    '    return J.jordan_backward(dy, ref)\n'
+    '    x, y0, h, y, p = cache["x"], cache["y0"], cache["h"], cache["y"], cache["params"]'),),
+                  kills=("jordan_backward",))
