@@ -101,7 +101,7 @@ ALTERNATIVES = [
         "return np.exp(scores - np.log(np.exp(scores).sum(axis=1, keepdims=True)))"),)),
 ]
 
-# A solution calling the course's reference implementation (test_release: it earns no points
+# A solution calling the course's reference implementation (test_assignment_release: it earns no points
 # for rnn_step_forward, nor for the graded functions that call it).
 SHORTCUT = Mutant("rnn_step_forward from rnnlab", replace=((STEP_Z + "\n    return np.tanh(z)",
                                                             "from rnnlab.rnn import rnn_step_forward as reference\n"

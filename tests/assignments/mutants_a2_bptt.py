@@ -141,7 +141,7 @@ ALTERNATIVES = [
                                                                 'g = (g * (1 - h[t] ** 2)) @ params["W_hh"]'),)),
 ]
 
-# A solution calling the course's reference implementation (test_release: no points for it).
+# A solution calling the course's reference implementation (test_assignment_release: no points for it).
 SHORTCUT = Mutant("softmax_cross_entropy from rnnlab", replace=((
     "    K = logits.shape[-1]\n    safe = np.where(mask > 0, targets, 0)",
     "    import rnnlab.losses as L\n    return L.softmax_cross_entropy(logits, targets, mask)\n"
