@@ -180,6 +180,7 @@ class _Kernel:
 
     def __init__(self, job: sandboxes.KernelJob, limits: Limits):
         self.job = job
+        job.fresh_run_dir()
         self.oom_kills_at_start = job.cgroup.oom_kills() if job.cgroup is not None else 0
         ksm = KernelSpecManager(kernel_dirs=job.kernel_dirs)
         self.km = KernelManager(kernel_name=job.kernel_name, kernel_spec_manager=ksm, transport="ipc",
@@ -249,12 +250,20 @@ def _execute(nb, name, data, cases, limits, sandbox, result):
                 continue
             if kernel is None:
                 if restarts >= MAX_RESTARTS:
-                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}, and the kernel was restarted {MAX_RESTARTS} times already")
+                    more = "" if "restart failed" in stopped_by else f", and the kernel was restarted {MAX_RESTARTS} times already"
+                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}{more}")
                     continue
                 restarts += 1
                 t = time.monotonic()
-                kernel = _Kernel(job, limits)
-                result.timings["kernel_start"] += time.monotonic() - t
+                try:
+                    kernel = _Kernel(job, limits)
+                except RuntimeError as exc:  # keep the cells graded so far
+                    restarts = MAX_RESTARTS
+                    stopped_by += f", and the restart failed: {exc}"
+                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}")
+                    continue
+                finally:
+                    result.timings["kernel_start"] += time.monotonic() - t
                 kernel = _replay(kernel, nb, executed, deadline, limits, result)
                 if kernel is None:
                     runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}; replaying the earlier cells failed")

@@ -74,6 +74,18 @@ class KernelJob:
     def ipc_prefix(self) -> str:
         return str(self.run_dir / "k")
 
+    def fresh_run_dir(self):
+        """Give the next kernel an empty run directory.
+
+        The previous kernel could write in the old one (a symlink planted at connection.json
+        would make jupyter_client, running as the grader, write through it), so it is moved
+        aside, never reused; renaming a directory follows no link inside it.
+        """
+        self.starts = getattr(self, "starts", 0) + 1
+        if self.run_dir.exists() and self.starts > 1:
+            os.rename(self.run_dir, self.root / f"run-old-{self.starts}")
+            self.run_dir.mkdir(mode=0o700)
+
     def cleanup(self):
         if self.cgroup is not None:
             self.cgroup.remove()

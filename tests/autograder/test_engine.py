@@ -228,3 +228,23 @@ def test_stderr_and_warnings_in_test_cells_do_not_fail_them(tmp_path):
     assert (result.status, result.points) == ("graded", sum(POINTS.values()))
     out = nbformat.read(result.autograded["fixture.ipynb"], as_version=4)
     assert any(o.get("name") == "stderr" for c in out.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_restarted_kernel_never_reuses_a_run_dir_the_old_kernel_could_write(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("intact")
+    nb = nbformat.read(FIXTURES / "submissions" / "honest.ipynb", as_version=4)
+    # A link where the next socket may go, and a directory where the connection file goes
+    # (jupyter_client cannot remove a directory, so a reused run dir would fail the restart).
+    plant = ("import os, sys\nrun = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+             "os.remove(os.path.join(run, 'connection.json'))\n"
+             "os.mkdir(os.path.join(run, 'connection.json'))\n"
+             f"[os.symlink({str(victim)!r}, os.path.join(run, f'k-{{i}}')) for i in range(6, 40)]\nos._exit(1)\n")
+    nb.cells.insert(2, nbformat.v4.new_code_cell(plant))
+    path = tmp_path / "plant.ipynb"
+    nbformat.write(nb, path)
+    result = _grade(tmp_path, path)
+    assert victim.read_text() == "intact"
+    assert (result.status, result.points) == ("crashed", sum(POINTS.values()))
