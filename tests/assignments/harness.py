@@ -15,7 +15,13 @@ result that would not survive the wire does not pass here either). A mutant is *
 at least one check scores below full marks; an alternative must score full marks everywhere.
 
 A mutants module may also set ``SKIP_CELLS`` (grade ids of code cells to leave out, e.g. a
-long training run or a plot that no check needs).
+long training run or a plot that no check needs), and ``CACHED_CELLS``, ``{grade id: (grade
+ids of earlier cells it does not depend on, ...)}``, for an expensive cell that checks do need
+(training a model): it runs once per process for each distinct text of itself and of the
+earlier cells it may depend on, and later builds reuse the names it bound (the same objects, so
+a patch that changes a cached model must copy it first). A variant that changes the cell or
+one of those earlier cells runs it again; functions the cell defines keep the globals of the
+build that ran it, so a cached cell should compute values, not define what later code calls.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS: dict = {}
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
+
+# (assignment, cell label, sources the cell depends on) -> names the cell bound (CACHED_CELLS)
+_CELL_CACHE: dict = {}
 
 
 @dataclass(frozen=True)
@@ -148,13 +157,24 @@ def apply_replacements(cells, replace) -> list:
 
 def build_namespace(name: str, variant: Variant | None = None) -> dict:
     """Execute the solution code (changed by ``variant``) into a fresh namespace."""
-    skip = tuple(getattr(load_variants(name), "SKIP_CELLS", ())) if (HERE / f"mutants_{name}.py").exists() else ()
+    settings = load_variants(name) if (HERE / f"mutants_{name}.py").exists() else None
+    skip = tuple(getattr(settings, "SKIP_CELLS", ()))
+    cached = dict(getattr(settings, "CACHED_CELLS", {}))
     cells = solution_cells(name, skip)
     if variant is not None:
         cells = apply_replacements(cells, variant.replace)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    for label, source in cells:
-        exec(compile(source, f"<{name}:{label}>", "exec"), namespace)
+    for k, (label, source) in enumerate(cells):
+        if label not in cached:
+            exec(compile(source, f"<{name}:{label}>", "exec"), namespace)
+            continue
+        # The cell's result depends on its own code and on every earlier cell not declared independent.
+        key = (name, label) + tuple(src for lab, src in cells[:k + 1] if lab not in cached[label])
+        if key not in _CELL_CACHE:
+            before = dict(namespace)
+            exec(compile(source, f"<{name}:{label}>", "exec"), namespace)
+            _CELL_CACHE[key] = {n: v for n, v in namespace.items() if n not in before or before[n] is not v}
+        namespace.update(_CELL_CACHE[key])
     _close_figures()
     if variant is not None:
         for target, factory in variant.patch.items():

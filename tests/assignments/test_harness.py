@@ -67,3 +67,25 @@ def test_table_counts_killed_mutants_and_checks():
                    harness.score_variant("fixture", harness.Mutant("noop", replace=(("return a + b", "return (a + b)"),))))
     text = "\n".join(harness.mutation_table())
     assert "1/2" in text and "surviving mutants: noop" in text and "checks no mutant kills: scale" in text
+
+
+def test_cached_cell_runs_once_per_text_of_the_cells_it_may_depend_on(tmp_path, monkeypatch):
+    # "scale" is declared independent of "add": changing add reuses it, changing scale or imports does not.
+    (tmp_path / "mutants_fixture.py").write_text(
+        "MUTANTS = []\nALTERNATIVES = []\nCACHED_CELLS = {'scale': ('add',)}\n")
+    monkeypatch.setattr(harness, "HERE", tmp_path)
+    monkeypatch.setattr(harness, "_CELL_CACHE", {})
+    harness.load_variants.cache_clear()
+    try:
+        first = harness.build_namespace("fixture")["scale"]
+        assert harness.build_namespace("fixture")["scale"] is first
+        minus = harness.Mutant("minus", replace=(("return a + b", "return a - b"),))
+        ns = harness.build_namespace("fixture", minus)
+        assert ns["scale"] is first and ns["add"](1, 2) == -1
+        rewritten = harness.Alternative("x * c", replace=(("return c * x", "return x * c"),))
+        assert harness.build_namespace("fixture", rewritten)["scale"] is not first
+        imports = harness.Alternative("alias", replace=(("import numpy as np", "import numpy as np  # alias"),))
+        assert harness.build_namespace("fixture", imports)["scale"] is not first
+        assert harness.score_variant("fixture", minus)["scale"].fraction == 1
+    finally:
+        harness.load_variants.cache_clear()
