@@ -127,6 +127,7 @@ def create(limits) -> JobCgroup | None:
     kind, _ = probe()
     if kind is None:
         return None
+    reap_orphans()
     name = f"{PREFIX}{os.getpid()}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
     group = _create_v2(name, limits) if kind == "v2" else _create_v1(name, limits)
     return group
@@ -234,16 +235,45 @@ def _create_v1(name, limits):
     return group
 
 
-def remove_stale():
-    """Remove empty job groups left by graders that were killed (returns how many)."""
+def reap_orphans() -> int:
+    """Kill and remove job groups whose grader process is gone (e.g. a worker killed with SIGKILL).
+
+    A group's name starts with its grader's pid: ``rnngrade-<pid>-<n>-<random>``.
+    """
     removed = 0
-    for mount, _, _ in _mounts():
-        for root, dirs, _ in os.walk(mount):
-            for d in dirs:
-                if d.startswith(PREFIX):
-                    try:
-                        os.rmdir(os.path.join(root, d))
-                        removed += 1
-                    except OSError:
-                        pass
+    own = _own_paths()
+    parents = set()
+    for mount, fstype, opts in _mounts():
+        parents.add(mount)
+        for role in (opts if fstype == "cgroup" else {""}):
+            if role in own:
+                parents.add(os.path.join(mount, own[role].lstrip("/")))
+    for root in parents:
+        try:
+            dirs = os.listdir(root)
+        except OSError:
+            continue
+        for d in dirs:
+            parts = d.split("-")
+            if not d.startswith(PREFIX) or len(parts) < 4 or not parts[1].isdigit():
+                continue
+            owner = int(parts[1])
+            if owner == os.getpid() or os.path.exists(f"/proc/{owner}"):
+                continue
+            path = os.path.join(root, d)
+            for pid in _read(os.path.join(path, "cgroup.procs")).split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            for _ in range(50):
+                try:
+                    os.rmdir(path)
+                    removed += 1
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
     return removed
+

@@ -14,10 +14,29 @@ standard library so it starts in milliseconds. SPEC (written by autograder.sandb
 import json
 import os
 import resource
+import signal
 import sys
 
 
+def die_with_grader():
+    """SIGKILL this process (bwrap after the exec, which keeps it) when the grader dies.
+
+    bwrap's --die-with-parent covers the sandbox's inside; without this, a grader killed with
+    SIGKILL left the outer bwrap and the kernel running, re-parented to init.
+    """
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the grader died before prctl took effect
+        os._exit(1)
+
+
 def main(spec_path, connection_file):
+    die_with_grader()
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
     for path in spec.get("procs_files", []):

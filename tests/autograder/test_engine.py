@@ -248,3 +248,34 @@ def test_a_restarted_kernel_never_reuses_a_run_dir_the_old_kernel_could_write(tm
     result = _grade(tmp_path, path)
     assert victim.read_text() == "intact"
     assert (result.status, result.points) == ("crashed", sum(POINTS.values()))
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.skipif(not cgroup.probe()[0], reason=cgroup.probe()[1])
+def test_killing_the_grader_kills_its_sandbox(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    job = _submit(tmp_path, HOSTILE / "infinite-loop-in-solution.ipynb")
+    code = ("from autograder.engine import grade_submission, GradeJob, Limits\n"
+            f"grade_submission(GradeJob('fixture', 's', {str(job.submission[0])!r}, {str(SOURCE)!r}), "
+            "Limits(cell_timeout=60))\n")
+    grader = subprocess.Popen([sys.executable, "-c", code])
+    groups = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(Path(g, "cgroup.procs").read_text().split() for g in groups):
+        time.sleep(0.2)
+        groups = [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/**/{cgroup.PREFIX}{grader.pid}-*")]
+    assert groups, "the grader never started a sandboxed kernel"
+    time.sleep(1.0)  # the kernel is now in the endless cell
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(g, "cgroup.procs").read_text().split() for g in groups):
+        time.sleep(0.1)
+    assert not any(Path(g, "cgroup.procs").read_text().split() for g in groups)
+    assert cgroup.reap_orphans() >= 1
+    assert not any(Path(g).exists() for g in groups)
