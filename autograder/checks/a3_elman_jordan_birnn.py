@@ -343,11 +343,11 @@ def _jordan_forward_verdict(step):
         if step:
             hints = {c: v[0] for c, v in hints.items()}
         return verdict(
+            modified_issue(case, result, ("x", "y_prev" if step else "y0", "params")),
             R.array_issue(name_y, y, want_y, hints=hints),
             R.keys_issue("the cache", cache, keys),
             R.array_issue('cache["h"]', cache.get("h") if isinstance(cache, dict) else None, want_h),
             R.array_issue('cache["y"]', cache.get("y") if isinstance(cache, dict) else None, want_y),
-            modified_issue(case, result, ("x", "y_prev" if step else "y0", "params")),
         )
 
     return judge
@@ -409,7 +409,7 @@ def _jordan_backward_verdict(step):
             problems = [R.array_issue(names[0], dx, ref["x"][0] if step else ref["x"], hints=hx),
                         R.array_issue(names[1], dy0, ref["y0"], hints=hy),
                         R.grads_issue("grads", grads, {k: ref[k] for k in JORDAN_PARAMS}, hints=hg)]
-        return verdict(*problems, modified_issue(case, result, ("dy_next" if step else "dy", "cache")))
+        return verdict(modified_issue(case, result, ("dy_next" if step else "dy", "cache")), *problems)
 
     return judge
 
@@ -457,7 +457,7 @@ def _birnn_forward_verdict(case, result):
             problems.append(R.array_issue(f'cache["{key}"]["h"]', sub.get("h") if isinstance(sub, dict) else None, h_want,
                                           hints={"the backward cell's states were stored in the original time order; "
                                                  "keep rnn_forward's cache as it is (reversed time)": want[:, :, H:]}))
-    return verdict(*problems, modified_issue(case, result, ("x", "h0", "params_fwd", "params_bwd")))
+    return verdict(modified_issue(case, result, ("x", "h0", "params_fwd", "params_bwd")), *problems)
 
 
 def _birnn_backward_cases(seed):
@@ -495,7 +495,7 @@ def _birnn_backward_verdict(case, result):
         problems = [R.array_issue("dx", dx, ref["dx"], hints=hx), R.array_issue("dh0", dh0, ref["dh0"], hints=hh),
                     R.grads_issue("grads_fwd", gf, ref["grads"]["fwd"]),
                     R.grads_issue("grads_bwd", gb, ref["grads"]["bwd"], hints=hb)]
-    return verdict(*problems, modified_issue(case, result, ("dout", "cache")))
+    return verdict(modified_issue(case, result, ("dout", "cache")), *problems)
 
 
 CHECKS = {
