@@ -2,7 +2,8 @@
 
 A test cell with hidden checks scores ``points * passed weight / total weight`` over the
 cases of every check its (restored) source calls. Results count only when they come from
-that cell, name one of its checks, and appear once; a case of a function that uses the
+that cell, name one of its checks, appear once, and the cell then ended without error (the
+hidden block is the cell's end, so a result before a failure was forged); a case of a function that uses the
 course's reference implementation fails. A test cell without hidden checks passes when it
 raised no exception (stderr alone never fails it).
 """
@@ -55,7 +56,14 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
         payloads = [p for p in run.results if isinstance(p, dict)
                     and p.get("assignment") == key[0] and p.get("check") == key[1]]
         results = {}
-        if len(payloads) > 1:
+        if payloads and visible_failed:
+            # hidden_check is the cell's last statement and never raises for wrong answers: a
+            # result in a cell that then failed was shown by the student's code (forged).
+            tampered.append(f"test cell {test.grade_id!r} failed after showing a result for check {key[1]!r}: "
+                            "the result was shown by the submission's own code and was ignored")
+            grade.messages.append(CaseMessage("visible tests", False,
+                                              f"the test cell stopped before the hidden checks ran: {_failure(run)}"))
+        elif len(payloads) > 1:
             tampered.append(f"test cell {test.grade_id!r} reported check {key[1]!r} {len(payloads)} times: its results were ignored")
         elif payloads:
             results = _decode_results(payloads[0].get("results"))

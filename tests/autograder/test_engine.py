@@ -279,3 +279,39 @@ def test_killing_the_grader_kills_its_sandbox(tmp_path):
     assert not any(Path(g, "cgroup.procs").read_text().split() for g in groups)
     assert cgroup.reap_orphans() >= 1
     assert not any(Path(g).exists() for g in groups)
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_forged_results_outside_or_inside_the_test_cell_earn_nothing(tmp_path):
+    from autograder.checks.base import load_checks
+    from autograder.runtime import RESULT_MIME, case_to_wire, run_probe
+
+    # A forged payload claiming the right answers for every hidden case of add.
+    cases = load_checks("fixture")["add"].make_cases()
+    honest = {c.name: run_probe("call", "add", c.args, {}, {"add": lambda a, b: a + b}) for c in cases}
+    assert case_to_wire(cases[0])["name"] == cases[0].name
+    payload = {"assignment": "fixture", "check": "add", "results": honest}
+    show = f"from IPython.display import display\ndisplay({{{RESULT_MIME!r}: {payload!r}}}, raw=True)\n"
+    for variant, add_source, status in [
+        ("own-cell", "def add(a, b):\n    return a - b\n" + show, "graded"),
+        ("inside-add", "from IPython.display import display\n_shown = []\ndef add(a, b):\n"
+                       "    if not _shown:\n        _shown.append(1)\n"
+                       + "".join("        " + line + "\n" for line in show.splitlines()) + "    return a - b\n", "tampered"),
+        # right on the visible test's inputs only, forging at each of the 2 hidden cases: 3 reports
+        ("during-probe", "from IPython.display import display\ndef add(a, b):\n    if a.shape == (2,):\n"
+                         "        return a + b\n" + "".join("    " + line + "\n" for line in show.splitlines())
+                         + "    return a - b\n", "tampered"),
+    ]:
+        nb = nbformat.read(FIXTURES / "submissions" / "honest.ipynb", as_version=4)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "add":
+                cell.source = add_source
+        path = tmp_path / f"{variant}.ipynb"
+        nbformat.write(nb, path)
+        result = _grade(tmp_path / variant, path)
+        assert result.grades["test_add"].points == 0, variant
+        assert (result.status, result.points) == (status, POINTS["test_scale"]), (variant, result.reasons)
+        words = {"own-cell": "", "inside-add": "result was shown by the submission's own code",
+                 "during-probe": "reported check 'add' 3 times"}[variant]
+        assert words in " ".join(result.reasons), (variant, result.reasons)
