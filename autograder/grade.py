@@ -163,11 +163,12 @@ def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: b
 
 def _grade_locked(course, assignment, limits, sandbox, workers, force, students, scheduler,
                   progress, deadline_s) -> RunSummary:
+    from autograder.pool import WorkerPool
+
     start = time.monotonic()
     journal = Journal(course, assignment)
     journal.clean_stale_temporaries()
     gradebook.remove_stale_builds(course)
-    gradebook.ensure_assignment(course, assignment)
 
     submissions, rejected = find_submissions(course, assignment)
     wanted = set(students) if students else None
@@ -181,54 +182,85 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
     originals = _original_ids(course)
     summary = RunSummary(assignment, skipped=len(work.done), rejected=rejected)
 
-    for record in work.merge_only:
-        commit(course, journal, record, originals)
-        summary.merged_only.append(record["student"])
-
-    if work.grade:
-        deadline = deadline_s if deadline_s is not None else limits.startup_timeout + limits.notebook_timeout + 120
-        checksums = {sub.student: sub.checksum for sub in work.grade}
-        # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
-        jobs = ((sub.student, build_payload(course, sub, limits, sandbox)) for sub in work.grade)
-        if scheduler:
-            from autograder.distributed import run_on_dask
-            results = run_on_dask(scheduler, jobs, assignment)
-            summary.workers = f"Dask scheduler {scheduler}"
-        else:
-            n = workers or os.cpu_count() or 1
-            n = max(1, min(n, len(work.grade)))
-            log = course.state / assignment / "workers.log"
-            results = _run_local(jobs, assignment, n, deadline, log)
-            summary.workers = f"{n} local worker(s), sandbox {'on' if sandbox else 'off'}"
-        bar = _progress(len(work.grade), assignment, progress)
-        for student, result in results:
-            record = {"student": student, "assignment": assignment, "checksum": checksums[student],
-                      "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
-            record.update(result)
-            journal.write(record)  # graded: a crash after this point costs a merge, not a regrade
+    # The gradebook check imports nbgrader and may run generate_assignment: seconds that
+    # overlap with the workers' own start-up when done in a thread. Nothing but this thread
+    # touches the gradebook until it is joined, before the first merge.
+    ensured = _Background(gradebook.ensure_assignment, course, assignment)
+    with contextlib.ExitStack() as stack:
+        results = iter(())
+        if work.grade:
+            deadline = deadline_s if deadline_s is not None else limits.startup_timeout + limits.notebook_timeout + 120
+            checksums = {sub.student: sub.checksum for sub in work.grade}
+            # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
+            jobs = ((sub.student, build_payload(course, sub, limits, sandbox)) for sub in work.grade)
+            if scheduler:
+                from autograder.distributed import run_on_dask
+                results = run_on_dask(scheduler, jobs, assignment)
+                summary.workers = f"Dask scheduler {scheduler}"
+            else:
+                n = max(1, min(workers or os.cpu_count() or 1, len(work.grade)))
+                log = course.state / assignment / "workers.log"
+                log.parent.mkdir(parents=True, exist_ok=True)
+                pool = stack.enter_context(WorkerPool(
+                    n, "autograder.worker.grade_payload", log_path=str(log),
+                    warm_imports=("autograder.engine", "nbgrader.preprocessors", "numpy")))
+                results = _lost_as_results(pool.run(jobs, deadline_s=deadline), assignment)
+                summary.workers = f"{n} local worker(s), sandbox {'on' if sandbox else 'off'}"
+        ensured.result()
+        for record in work.merge_only:
             commit(course, journal, record, originals)
-            summary.graded.append(record)
-            bar.update(1)
-            bar.set_postfix_str(f"{student}: {record['result']['status']}")
-        bar.close()
+            summary.merged_only.append(record["student"])
+        if work.grade:
+            bar = _progress(len(work.grade), assignment, progress)
+            for student, result in results:
+                record = {"student": student, "assignment": assignment, "checksum": checksums[student],
+                          "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
+                record.update(result)
+                journal.write(record)  # graded: a crash after this point costs a merge, not a regrade
+                commit(course, journal, record, originals)
+                summary.graded.append(record)
+                bar.update(1)
+                bar.set_postfix_str(f"{student}: {record['result']['status']}")
+            bar.close()
     summary.seconds = time.monotonic() - start
     return summary
 
 
-def _run_local(jobs, assignment: str, n_workers: int, deadline: float, log: Path):
-    from autograder.pool import WorkerLost, WorkerPool
+class _Background:
+    """Run ``func(*args)`` in a thread; :meth:`result` waits and re-raises its exception."""
 
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with WorkerPool(n_workers, "autograder.worker.grade_payload", log_path=str(log),
-                    warm_imports=("autograder.engine", "nbgrader.preprocessors", "numpy")) as pool:
-        for student, value in pool.run(jobs, deadline_s=deadline):
-            if isinstance(value, WorkerLost):
-                yield student, lost_result(assignment, student, "crashed", value.reason)
-            elif isinstance(value, Exception):
-                yield student, lost_result(assignment, student, "crashed",
-                                           "the grader failed on this submission: " + str(value).strip().splitlines()[-1])
-            else:
-                yield student, value
+    def __init__(self, func, *args):
+        import threading
+
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(func, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, func, args):
+        try:
+            self._value = func(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _lost_as_results(results, assignment: str):
+    """Turn the pool's WorkerLost and worker exceptions into 'crashed' results."""
+    from autograder.pool import WorkerLost
+
+    for student, value in results:
+        if isinstance(value, WorkerLost):
+            yield student, lost_result(assignment, student, "crashed", value.reason)
+        elif isinstance(value, Exception):
+            yield student, lost_result(assignment, student, "crashed",
+                                       "the grader failed on this submission: " + str(value).strip().splitlines()[-1])
+        else:
+            yield student, value
 
 
 def _progress(total: int, assignment: str, enabled: bool):

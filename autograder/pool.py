@@ -2,10 +2,10 @@
 
 Why not ``concurrent.futures.ProcessPoolExecutor``: one worker that dies (the OOM killer,
 a native crash) breaks the whole executor, and a job stuck past its deadline cannot be
-stopped without stopping them all. Here each worker is a ``spawn``ed process in its own
-session that imports the heavy modules once (nbgrader, nbclient, numpy: about 3 s, paid
-once per worker instead of once per submission); the parent sends it one job at a time
-over a pipe. A worker that dies is replaced and its job reported as a
+stopped without stopping them all. Here each worker is a process in its own session,
+forked from a ``forkserver`` that imported the heavy modules (nbgrader, nbformat, the
+engine: seconds of start-up) once for the whole run, instead of once per submission as a
+process per ``nbgrader`` command would; the parent sends it one job at a time over a pipe. A worker that dies is replaced and its job reported as a
 :class:`WorkerLost`; a job past its deadline has its worker's whole process group killed
 (which takes the student's kernel with it) and is reported the same way. Jobs are handed
 out in order; results come back as they finish.
@@ -118,7 +118,12 @@ class WorkerPool:
         self.func_path = func_path
         self.warm_imports = warm_imports
         self.log_path = log_path
-        self._ctx = mp.get_context("spawn")
+        # forkserver: one clean process imports the heavy modules once (nbformat alone takes
+        # about a second, for its JSON-schema formats) and every worker, replacements
+        # included, is forked from it ready to work. Forking this process instead would copy
+        # its gradebook connection and progress-bar thread; spawning re-imports per worker.
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["autograder.pool", *warm_imports])
         self._workers: list[_Worker] = []
 
     def __enter__(self):
@@ -152,42 +157,49 @@ class WorkerPool:
         self._workers[self._workers.index(w)] = _Worker(self._ctx, self.func_path, self.warm_imports, self.log_path)
 
     def run(self, jobs, deadline_s: float | None = None):
-        """Yield ``(job_id, result)`` for each ``(job_id, payload)`` in ``jobs``."""
+        """Start handing out ``(job_id, payload)`` pairs now; return an iterator of ``(job_id, result)``.
+
+        The first jobs are sent at once, before the caller starts iterating (a worker still
+        importing reads its job when it is ready), so the caller can do its own setup while
+        the workers already grade.
+        """
         # Jobs are pulled from the iterable one at a time, so a class of thousands is never
         # held in memory at once; a job that could not be sent goes back to the front.
-        source = iter(jobs)
-        retry = []
+        state = {"source": iter(jobs), "retry": [], "busy": 0, "deadline_s": deadline_s}
+        for w in list(self._workers):
+            state["busy"] += self._dispatch(w, state)
+        return self._results(state)
 
-        def has_pending() -> bool:
-            if retry:
-                return True
-            try:
-                retry.append(next(source))
-            except StopIteration:
-                return False
+    def _has_pending(self, state) -> bool:
+        if state["retry"]:
             return True
+        try:
+            state["retry"].append(next(state["source"]))
+        except StopIteration:
+            return False
+        return True
 
-        busy = 0
+    def _dispatch(self, w: _Worker, state) -> int:
+        # Also called before each result is yielded: the caller's bookkeeping (journal,
+        # gradebook) then overlaps with the worker's next job instead of idling it.
+        if w.job is not None or not self._has_pending(state):
+            return 0
+        job_id, payload = state["retry"].pop(0)
+        deadline = time.monotonic() + state["deadline_s"] if state["deadline_s"] else None
+        try:
+            w.conn.send((job_id, payload))
+        except (OSError, BrokenPipeError):
+            state["retry"].insert(0, (job_id, payload))
+            self._replace(w)
+            return 0
+        w.job = (job_id, payload, deadline)
+        return 1
 
-        def dispatch(w: _Worker) -> int:
-            # Called before each result is yielded too: the caller's bookkeeping (journal,
-            # gradebook) then overlaps with the worker's next job instead of idling it.
-            if not (w.ready and w.job is None and has_pending()):
-                return 0
-            job_id, payload = retry.pop(0)
-            deadline = time.monotonic() + deadline_s if deadline_s else None
-            try:
-                w.conn.send((job_id, payload))
-            except (OSError, BrokenPipeError):
-                retry.insert(0, (job_id, payload))
-                self._replace(w)
-                return 0
-            w.job = (job_id, payload, deadline)
-            return 1
-
-        while busy or has_pending():
+    def _results(self, state):
+        deadline_s = state["deadline_s"]
+        while state["busy"] or self._has_pending(state):
             for w in list(self._workers):
-                busy += dispatch(w)
+                state["busy"] += self._dispatch(w, state)
             now = time.monotonic()
             timeouts = [w.job[2] - now for w in self._workers if w.job and w.job[2] is not None]
             waitables = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
@@ -201,30 +213,31 @@ class WorkerPool:
                         message, dead = None, True
                     if message is not None and message[0] == "ready":
                         w.ready = True
-                        busy += dispatch(w)
                         continue
                     if message is not None and w.job and message[0] == w.job[0]:
                         job_id, ok, value = message
                         w.job = None
-                        busy -= 1
-                        busy += dispatch(w)
+                        state["busy"] -= 1
+                        state["busy"] += self._dispatch(w, state)
                         yield job_id, (value if ok else RuntimeError(value))
                         continue
                 if dead:
                     # The sentinel fires when the child's descriptors close, a moment before
                     # it can be reaped: join so that its exit code is known.
                     w.process.join(5)
-                    lost = w.job
-                    code = w.process.exitcode
+                    lost, code, started = w.job, w.process.exitcode, w.ready
                     self._replace(w)
+                    if not started:
+                        # Dying before it could even import its modules is the installation's
+                        # fault, not the submission's: stop rather than fail every job.
+                        raise RuntimeError(f"grading worker could not start (exit code {code}); "
+                                           "see the workers' log")
                     if lost:
-                        busy -= 1
+                        state["busy"] -= 1
                         yield lost[0], WorkerLost(f"grading worker died (exit code {code}) while grading")
-                    elif not w.ready:
-                        raise RuntimeError(f"grading worker could not start (exit code {code})")
                 elif w.job and w.job[2] is not None and time.monotonic() > w.job[2]:
                     lost = w.job
                     self._replace(w)
-                    busy -= 1
+                    state["busy"] -= 1
                     yield lost[0], WorkerLost(f"grading took longer than the {deadline_s:.0f} s "
                                               "limit for a whole submission; worker killed")

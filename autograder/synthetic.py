@@ -101,12 +101,16 @@ def make_notebook(released: dict, source: dict, kind: str) -> bytes:
 _HONEST_PATTERN = ("correct", "partial", "correct", "wrong", "correct", "empty")
 
 
-def class_mix(n: int) -> list[str]:
-    """Kinds for a class of ``n``: each hostile kind once, the rest half correct."""
+def class_mix(n: int, seed: int = 0) -> list[str]:
+    """Kinds for a class of ``n``: each hostile kind once, the rest half correct, in a seeded
+    random order (a real class does not keep its slowest notebooks for the end)."""
+    import random
+
     if n < len(HOSTILE):
         raise ValueError(f"n must be at least {len(HOSTILE)} (one of each hostile kind), got {n}")
-    honest = [_HONEST_PATTERN[i % len(_HONEST_PATTERN)] for i in range(n - len(HOSTILE))]
-    return honest + list(HOSTILE)
+    kinds = [_HONEST_PATTERN[i % len(_HONEST_PATTERN)] for i in range(n - len(HOSTILE))] + list(HOSTILE)
+    random.Random(seed).shuffle(kinds)
+    return kinds
 
 
 def write_class(course: Course, assignment: str, kinds: list[str], prefix: str = "s") -> dict[str, str]:

@@ -24,11 +24,14 @@ def _records(root: Path) -> dict:
     return out
 
 
-def _children(pid: int) -> list[int]:
+def _descendants(pid: int) -> list[int]:
     kids = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids += [int(x) for x in (task / "children").read_text().split()]
-    return kids
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids += [int(x) for x in (task / "children").read_text().split()]
+    except FileNotFoundError:
+        return []
+    return kids + [d for k in kids for d in _descendants(k)]
 
 
 def _alive(pid: int) -> bool:
@@ -54,7 +57,7 @@ def test_sigkill_mid_class_then_rerun_grades_each_submission_exactly_once(releas
     while len(_records(released_course)) < 3:
         assert proc.poll() is None, proc.stdout.read().decode()
         assert time.monotonic() < deadline, "the grader made no progress"
-        workers = _children(proc.pid) or workers
+        workers = _descendants(proc.pid) or workers
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -79,5 +82,5 @@ def test_sigkill_mid_class_then_rerun_grades_each_submission_exactly_once(releas
         assert (course.autograded_dir(student, "fixture") / "fixture.ipynb").is_file()
     leftovers = [p for p in released_course.rglob("*.tmp")] + list(course.autograded.glob("*/.*"))
     assert leftovers == []
-    # The killed run's workers (and their kernels) died with it.
+    # The killed run's worker processes (forkserver, workers, kernels) died with it.
     assert workers and not [w for w in workers if _alive(w)]
