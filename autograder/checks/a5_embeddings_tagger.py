@@ -71,18 +71,19 @@ def _forward_cases(seed):
     ]
 
 
-def _expects_value_error(case, result, what):
+def _expects_value_error(result, what, returned):
+    """Verdict of a case that must raise ValueError; ``returned`` explains a returned value."""
     if result.error_type == "ValueError":
         return Verdict(True, "correct")
     if result.error is not None:
         return Verdict(False, f"{what} should raise ValueError, got {result.error}")
-    return Verdict(False, f"{what} should raise ValueError naming the index, but a value was returned "
-                   "(negative indices silently count from the end in numpy)")
+    return Verdict(False, f"{what} should raise ValueError, but a value was returned {returned}")
 
 
 def _forward_verdict(case, result):
     if case.meta.get("expects_error"):
-        return _expects_value_error(case, result, "an index outside [0, V)")
+        return _expects_value_error(result, "an index outside [0, V)",
+                                    "(numpy's negative indices silently count from the end: check the range yourself)")
     torch = _torch()
     indices, W_emb = case.args
     want = memo(case, "want", lambda: torch.nn.functional.embedding(
@@ -122,13 +123,11 @@ def _backward_reference(dout, indices, V):
 
 def _backward_variants(dout, indices, V):
     E = dout.shape[-1]
-    overwritten, assigned = np.zeros((V, E)), np.zeros((V, E))
+    # On a zero table, dW[indices] += dout and dW[indices] = dout both keep one occurrence per word.
+    overwritten = np.zeros((V, E))
     overwritten[indices] += dout
-    assigned[indices] = dout
-    return {
-        "repeated indices overwrite instead of accumulating: use np.add.at": overwritten,
-        "rows were assigned (dW[indices] = dout) instead of summed over the positions of each word": assigned,
-    }
+    return {"repeated indices overwrite instead of accumulating (dW[indices] += dout keeps one occurrence "
+            "of each word): use np.add.at": overwritten}
 
 
 def _backward_verdict(case, result):
@@ -179,8 +178,9 @@ def _skipgram_cases(seed):
 
 def _skipgram_variants(ids, window):
     L = len(ids)
-    by_offset = [(i, i + d) for d in range(1, window + 1) for i in range(L - d)] \
-        + [(i + d, i) for d in range(1, window + 1) for i in range(L - d)]
+    # The book's vectorised order: for each offset d, the pairs (i, i + d), then (i + d, i).
+    by_offset = [pair for d in range(1, window + 1)
+                 for pair in [(i, i + d) for i in range(L - d)] + [(i + d, i) for i in range(L - d)]]
     want = _pairs(ids, _pair_positions(L, window))
     return {
         "the window includes the centre word itself": _pairs(ids, _pair_positions(L, window, lo=0)),
@@ -196,7 +196,7 @@ def _skipgram_variants(ids, window):
 def _skipgram_verdict(case, result):
     ids, window = case.args
     if case.meta.get("expects_error"):
-        return _expects_value_error(case, result, f"window={window}")
+        return _expects_value_error(result, f"window={window}", "(a window must be an integer of at least 1)")
     got, problem = unpack(result.value, 2, "skipgram_pairs")
     if problem:
         return Verdict(False, problem)
@@ -448,7 +448,20 @@ def _tagger_verdict(case, result):
                f"on {len(tokens)} held-out sentences")
     if score["f1"] >= threshold:
         return Verdict(True, summary)
-    return Verdict(False, f"{summary}; this case needs F1 >= {threshold:.2f}")
+    message = f"{summary}; this case needs F1 >= {threshold:.2f}"
+    if entity_f1(case.meta["gold"], _decoded_with_tag_vocab(got))["f1"] >= threshold:
+        message += ("\n  likely cause: tag indices decoded with SLOT_TAGS; decode them with tag_vocab "
+                    "(tag_vocab.itos is in another order)")
+    return Verdict(False, message)
+
+
+def _decoded_with_tag_vocab(tags):
+    """The tags a prediction would have had if its indices, decoded with SLOT_TAGS, had gone through tag_vocab."""
+    from rnnlab.data import SLOT_TAGS
+    from rnnlab.encoding import Vocab
+
+    remap = dict(zip(SLOT_TAGS, Vocab(SLOT_TAGS, unk=None).itos))
+    return [[remap[t] for t in sentence] for sentence in tags]
 
 
 CHECKS = {

@@ -1,0 +1,211 @@
+"""Plausible wrong solutions (MUTANTS) and equivalent ones (ALTERNATIVES) of assignment 5.
+
+Replacements are exact text of solutions/a5_embeddings_tagger/a5_embeddings_tagger.ipynb (see
+harness.Variant). Training the tagger is the one slow cell, so it is cached (CACHED_CELLS): it
+runs once for the solution and again only for a variant that changes the tagger's code. The
+loss used in training and the trained model are therefore mutated in the replacement-function
+form (``patch``), applied after training: a wrong ``masked_cross_entropy`` is graded on its
+own, and a wrong tagger is the trained model mapped to a broken one (backward direction
+switched off, unknown words not mapped) without training again.
+"""
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from harness import Alternative, Mutant
+
+# train_tagger (the cell that trains) depends on the tagger's cells only.
+CACHED_CELLS = {"train_tagger": ("embedding_forward", "embedding_backward", "skipgram_pairs", "neg_sampling_loss")}
+
+LOOKUP = "return W_emb[indices]"
+ADD_AT = "np.add.at(dW_emb, indices.ravel(), dout.reshape(-1, E))  # (T*N, E)"
+WINDOW = "range(max(0, i - window), min(L, i + window + 1))"
+PAIR_LOOP = """    for i in range(L):
+        for j in range(max(0, i - window), min(L, i + window + 1)):
+            if j != i:
+                centers.append(token_ids[i])
+                contexts.append(token_ids[j])
+"""
+NEG_DOT = 'torch.einsum("bke,be->bk", negative_vecs, center_vecs)'
+PER_PAIR = "per_pair = -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(-1)   # (B,)"
+DECODE = "tag_vocab.decode(best[:len(tokens), n])"
+PREDICT_BODY = """    tagger.eval()
+    x, lengths = encode_words(sentences)
+    with torch.no_grad():
+        best = tagger(x, lengths).argmax(-1).numpy()      # (T, N)
+    return [tag_vocab.decode(best[:len(tokens), n]) for n, tokens in enumerate(sentences)]
+"""
+
+
+# -- replacement functions (the cells they replace feed the cached training) -------------------
+
+def _ce(how):
+    """A masked_cross_entropy built a known way (see the mutant names)."""
+    def masked_cross_entropy(scores, targets, mask):
+        targets = torch.as_tensor(targets)
+        K = scores.shape[-1]
+        flat, t = scores.reshape(-1, K), targets.reshape(-1)
+        m = torch.as_tensor(mask).reshape(-1).to(scores.dtype)
+        if how == "all":
+            return F.cross_entropy(flat, t)
+        if how == "boolean":
+            keep = m > 0
+            return F.cross_entropy(flat[keep], t[keep])
+        if how == "gather":
+            nll = -F.log_softmax(flat, dim=-1).gather(1, t[:, None])[:, 0]
+            return (nll * m).sum() / m.sum()
+        if how == "unshifted":
+            nll = torch.log(torch.exp(flat).sum(-1)) - flat.gather(1, t[:, None])[:, 0]
+            return (nll * m).sum() / m.sum()
+        nll = F.cross_entropy(flat, t, reduction="none")
+        if how == "sum":
+            return (nll * m).sum()
+        if how == "per_position":
+            return (nll * m).sum() / m.numel()
+        if how == "per_sentence":
+            nll, m2 = nll.reshape(targets.shape), m.reshape(targets.shape)
+            return ((nll * m2).sum(0) / m2.sum(0)).mean()
+        raise ValueError(how)
+    return lambda ns: masked_cross_entropy
+
+
+def _zero_reverse(ns):
+    """A copy of the trained tagger whose backward direction outputs zeros (it reads nothing)."""
+    model = copy.deepcopy(ns["tagger"])
+    with torch.no_grad():
+        for name, param in model.lstm.named_parameters():
+            if name.endswith("_reverse"):
+                param.zero_()
+    return model
+
+
+def _stoi_without_unknown(ns):
+    """encode_words that looks words up in stoi directly: unknown words raise KeyError."""
+    word_vocab, PAD = ns["word_vocab"], ns["PAD"]
+
+    def encode_words(token_lists):
+        T = max(len(t) for t in token_lists)
+        x = torch.full((T, len(token_lists)), PAD, dtype=torch.long)
+        for n, tokens in enumerate(token_lists):
+            x[:len(tokens), n] = torch.tensor([word_vocab.stoi[w] for w in tokens])
+        return x, torch.tensor([len(t) for t in token_lists])
+    return encode_words
+
+
+MUTANTS = [
+    # embedding_forward
+    Mutant("no range check on the indices", replace=(("if outside.any():", "if False:"),), kills=("embedding_forward",)),
+    Mutant("negative indices accepted", replace=(("outside = (indices < 0) | (indices >= V)", "outside = indices >= V"),),
+           kills=("embedding_forward",)),
+    Mutant("lookup in float32", replace=((LOOKUP, "return W_emb[indices].astype(np.float32)"),), kills=("embedding_forward",)),
+    Mutant("batch of indices flattened", replace=((LOOKUP, "return W_emb[indices.ravel()]"),), kills=("embedding_forward",)),
+    # embedding_backward
+    Mutant("buffered += overwrites repeated indices", replace=((ADD_AT, "dW_emb[indices] += dout"),),
+           kills=("embedding_backward",)),
+    Mutant("rows assigned instead of accumulated", replace=((ADD_AT, "dW_emb[indices] = dout"),),
+           kills=("embedding_backward",)),
+    Mutant("table sized by the largest index", replace=(("dW_emb = np.zeros((V, E))", "dW_emb = np.zeros((indices.max() + 1, E))"),),
+           kills=("embedding_backward",)),
+    Mutant("gradient in float32", replace=(("dW_emb = np.zeros((V, E))", "dW_emb = np.zeros((V, E), dtype=np.float32)"),),
+           kills=("embedding_backward",)),
+    # skipgram_pairs
+    Mutant("window includes the centre", replace=(("if j != i:", "if True:"),), kills=("skipgram_pairs",)),
+    Mutant("window one too narrow", replace=((WINDOW, "range(max(0, i - window + 1), min(L, i + window))"),),
+           kills=("skipgram_pairs",)),
+    Mutant("window one too wide", replace=((WINDOW, "range(max(0, i - window - 1), min(L, i + window + 2))"),),
+           kills=("skipgram_pairs",)),
+    Mutant("right context only", replace=((WINDOW, "range(i + 1, min(L, i + window + 1))"),), kills=("skipgram_pairs",)),
+    Mutant("window 0 accepted", replace=(("or window < 1:", "or window < 0:"),), kills=("skipgram_pairs",)),
+    Mutant("empty pairs as float arrays", replace=(("return np.array(centers, dtype=np.int64), np.array(contexts, dtype=np.int64)",
+                                                    "return np.array(centers), np.array(contexts)"),),
+           kills=("skipgram_pairs",)),
+    Mutant("pairs grouped by offset", replace=((PAIR_LOOP, """    for d in range(1, window + 1):
+        centers += list(token_ids[:L - d]) + list(token_ids[d:])
+        contexts += list(token_ids[d:]) + list(token_ids[:L - d])
+"""),), kills=("skipgram_pairs",)),
+    # neg_sampling_loss
+    Mutant("sign error in the negative term", replace=(("F.logsigmoid(-negative)", "F.logsigmoid(negative)"),),
+           kills=("neg_sampling_loss",)),
+    Mutant("sign error in the positive term", replace=(("-F.logsigmoid(positive)", "-F.logsigmoid(-positive)"),),
+           kills=("neg_sampling_loss",)),
+    Mutant("sum over the batch instead of the mean", replace=(("return per_pair.mean()", "return per_pair.sum()"),),
+           kills=("neg_sampling_loss",)),
+    Mutant("negatives averaged instead of summed", replace=((".sum(-1)   # (B,)", ".mean(-1)   # (B,)"),),
+           kills=("neg_sampling_loss",)),
+    Mutant("negatives scored against the context", replace=((NEG_DOT, 'torch.einsum("bke,be->bk", negative_vecs, context_vecs)'),),
+           kills=("neg_sampling_loss",)),
+    Mutant("loss detached from the graph", replace=(("return per_pair.mean()",
+                                                     "return torch.tensor(per_pair.mean().item(), dtype=torch.float64)"),),
+           kills=("neg_sampling_loss",)),
+    Mutant("loss in float32", replace=(("return per_pair.mean()", "return per_pair.float().mean()"),),
+           kills=("neg_sampling_loss",)),
+    # masked_cross_entropy (replacement functions: the notebook's own one trains the tagger)
+    Mutant("padding included in the mean", patch={"masked_cross_entropy": _ce("all")}, kills=("masked_cross_entropy",)),
+    Mutant("masked sum instead of the mean", patch={"masked_cross_entropy": _ce("sum")}, kills=("masked_cross_entropy",)),
+    Mutant("divided by T*N", patch={"masked_cross_entropy": _ce("per_position")}, kills=("masked_cross_entropy",)),
+    Mutant("mean per sentence, then over sentences", patch={"masked_cross_entropy": _ce("per_sentence")},
+           kills=("masked_cross_entropy",)),
+    Mutant("log-sum-exp without the max shift", patch={"masked_cross_entropy": _ce("unshifted")},
+           kills=("masked_cross_entropy",)),
+    # the tagger
+    Mutant("backward direction switched off", patch={"tagger": _zero_reverse}, kills=("predict_tags",)),
+    Mutant("trained for 0 epochs", replace=(("tagger, epoch_losses = train_tagger(train_sents)",
+                                             "tagger, epoch_losses = train_tagger(train_sents, epochs=0)"),),
+           kills=("predict_tags",)),
+    Mutant("tags decoded with SLOT_TAGS", replace=((DECODE, "[SLOT_TAGS[k] for k in best[:len(tokens), n]]"),),
+           kills=("predict_tags",)),
+    Mutant("tag indices returned", replace=((DECODE, "best[:len(tokens), n].tolist()"),), kills=("predict_tags",)),
+    Mutant("padding positions tagged too", replace=((DECODE, "tag_vocab.decode(best[:, n])"),), kills=("predict_tags",)),
+    Mutant("unknown words not mapped to the unknown slot", patch={"encode_words": _stoi_without_unknown},
+           kills=("predict_tags",)),
+]
+
+ALTERNATIVES = [
+    Alternative("lookup as one-hot times the table", replace=((LOOKUP, "return np.eye(V)[indices] @ W_emb"),)),
+    Alternative("lookup with np.take", replace=((LOOKUP, "return np.take(W_emb, indices, axis=0)"),)),
+    Alternative("backward with a loop over positions", replace=((ADD_AT, """flat = dout.reshape(-1, E)
+    for p, k in enumerate(indices.ravel()):
+        dW_emb[k] += flat[p]"""),)),
+    Alternative("backward as one-hot transposed times dout", replace=((ADD_AT,
+        "dW_emb = np.eye(V)[indices.ravel()].T @ dout.reshape(-1, E)  # (V, T*N) @ (T*N, E)"),)),
+    Alternative("backward with bincount per column", replace=((ADD_AT, """flat = dout.reshape(-1, E)
+    dW_emb = np.stack([np.bincount(indices.ravel(), weights=flat[:, e], minlength=V) for e in range(E)], axis=1)"""),)),
+    Alternative("pairs from a band of the distance matrix", replace=((PAIR_LOOP, """    pos = np.arange(L)
+    dist = np.abs(pos[:, None] - pos[None, :])
+    i, j = np.nonzero((dist >= 1) & (dist <= window))   # row-major: by centre, then context
+    centers, contexts = token_ids[i], token_ids[j]
+"""),)),
+    Alternative("pairs by a comprehension with bounds checks", replace=((PAIR_LOOP, """    kept = [(i, j) for i in range(L) for j in range(i - window, i + window + 1) if 0 <= j < L and j != i]
+    centers = [token_ids[i] for i, _ in kept]
+    contexts = [token_ids[j] for _, j in kept]
+"""),)),
+    Alternative("loss with log(sigmoid)", replace=((PER_PAIR,
+        "per_pair = -torch.log(torch.sigmoid(positive)) - torch.log(torch.sigmoid(-negative)).sum(-1)"),)),
+    Alternative("loss with softplus and bmm", replace=((NEG_DOT, "torch.bmm(negative_vecs, center_vecs[:, :, None])[:, :, 0]"),
+                                                       (PER_PAIR, "per_pair = F.softplus(-positive) + F.softplus(negative).sum(-1)"))),
+    Alternative("loss with a loop over the batch", replace=(("    return per_pair.mean()\n",
+        "    per_pair = torch.stack([-F.logsigmoid(context_vecs[b] @ center_vecs[b])\n"
+        "                            - F.logsigmoid(-(negative_vecs[b] @ center_vecs[b])).sum()\n"
+        "                            for b in range(center_vecs.shape[0])])\n"
+        "    return per_pair.mean()\n"),)),
+    Alternative("masked loss by boolean indexing", patch={"masked_cross_entropy": _ce("boolean")}),
+    Alternative("masked loss from log_softmax and gather", patch={"masked_cross_entropy": _ce("gather")}),
+    Alternative("tagging one sentence at a time", replace=((PREDICT_BODY, """    tagger.eval()
+    out = []
+    for tokens in sentences:
+        x, lengths = encode_words([tokens])
+        with torch.no_grad():
+            out.append(tag_vocab.decode(tagger(x, lengths)[:, 0].argmax(-1).numpy()))
+    return out
+"""),)),
+    Alternative("a wider tagger trained for 2 epochs", replace=(("tagger, epoch_losses = train_tagger(train_sents)",
+                                                                 "tagger, epoch_losses = train_tagger(train_sents, epochs=2)"),
+                                                                ("def __init__(self, V, K, E=32, H=32):",
+                                                                 "def __init__(self, V, K, E=32, H=48):"))),
+]
+
+SHORTCUT = Mutant("embedding_backward from rnnlab", replace=((ADD_AT,
+    "from rnnlab.encoding import embedding_backward as reference, embedding_forward\n"
+    "    dW_emb = reference(dout, embedding_forward(indices, dW_emb)[1])"),), kills=("embedding_backward",))
