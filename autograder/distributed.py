@@ -20,12 +20,32 @@ import uuid
 from autograder.worker import grade_payload, lost_result
 
 
-def run_on_dask(scheduler: str, jobs, assignment: str, client=None, window: int | None = None):
+def _sandbox_here() -> tuple:
+    from autograder import sandbox
+
+    return sandbox.available()
+
+
+def check_workers(client) -> None:
+    """Refuse to start when a worker cannot run the sandbox, naming the worker and why."""
+    answers = client.run(_sandbox_here)
+    broken = {addr: why for addr, (ok, why) in answers.items() if not ok}
+    if not answers:
+        raise ValueError("the Dask cluster has no workers")
+    if broken:
+        lines = "; ".join(f"{addr}: {why}" for addr, why in sorted(broken.items()))
+        raise ValueError(f"{len(broken)} of {len(answers)} Dask worker(s) cannot start the sandbox "
+                         f"({lines}); fix them or grade with --no-sandbox")
+
+
+def run_on_dask(scheduler: str, jobs, assignment: str, client=None, window: int | None = None,
+                sandbox: bool = True):
     """Yield ``(student, result)`` as each job of ``jobs`` finishes on the cluster at ``scheduler``.
 
     jobs : iterable of ``(student, payload)``, consumed lazily: at most ``window`` jobs
         (default: twice the cluster's threads, at least 8) are on the cluster at once, so
         neither this process nor the scheduler holds a whole class of notebooks in memory.
+    sandbox : check first that every worker can start the sandbox (ValueError if not).
     """
     from dask.distributed import Client, as_completed
 
@@ -33,6 +53,8 @@ def run_on_dask(scheduler: str, jobs, assignment: str, client=None, window: int 
     if own:
         client = Client(scheduler, timeout="30s")
     try:
+        if sandbox:
+            check_workers(client)
         if window is None:
             window = max(8, 2 * sum(client.nthreads().values()))
         run = uuid.uuid4().hex[:8]

@@ -81,9 +81,6 @@ class RunSummary:
     seconds: float = 0.0
     workers: str = ""
 
-    def flagged(self) -> list[dict]:
-        return [r for r in self.graded if r["result"]["status"] != "graded" or r["result"].get("flags")]
-
     def lines(self) -> list[str]:
         n = len(self.graded)
         rate = f", {self.seconds / n:.2f} s per submission" if n else ""
@@ -195,7 +192,7 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
             jobs = ((sub.student, build_payload(course, sub, limits, sandbox)) for sub in work.grade)
             if scheduler:
                 from autograder.distributed import run_on_dask
-                results = run_on_dask(scheduler, jobs, assignment)
+                results = run_on_dask(scheduler, jobs, assignment, sandbox=sandbox)
                 summary.workers = f"Dask scheduler {scheduler}"
             else:
                 n = max(1, min(workers or os.cpu_count() or 1, len(work.grade)))

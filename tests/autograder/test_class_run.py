@@ -22,7 +22,7 @@ from conftest import FIXTURES, gradebook_rows, journal_points
 HOSTILE = FIXTURES / "hostile"
 POINTS = {"add": 3.0, "scale": 2.0}
 # Small enough to keep the run short, large enough for honest code.
-LIMITS = Limits(cell_timeout=5, notebook_timeout=40, interrupt_grace=2, memory_bytes=512 * 2**20)
+LIMITS = Limits(cell_timeout=10, notebook_timeout=40, interrupt_grace=2, memory_bytes=512 * 2**20)
 
 
 def _expected():

@@ -40,3 +40,21 @@ def test_local_dask_cluster_grades_the_class_like_local_workers(released_course)
             assert any("bubblewrap" in e for e in by_student[student]["enforced"]), by_student[student]
     assert gradebook_rows(released_course) == journal_points(released_course)
     assert len(worker_pids) == 2
+
+
+class _FakeClient:
+    def __init__(self, answers):
+        self.answers = answers
+
+    def run(self, func):
+        return self.answers
+
+
+def test_workers_without_a_sandbox_stop_the_run_before_any_job():
+    from autograder.distributed import check_workers
+
+    check_workers(_FakeClient({"tcp://a:1": (True, "ok"), "tcp://b:1": (True, "ok")}))
+    with pytest.raises(ValueError, match=r"1 of 2 Dask worker\(s\) cannot start the sandbox \(tcp://b:1: no bwrap\)"):
+        check_workers(_FakeClient({"tcp://a:1": (True, "ok"), "tcp://b:1": (False, "no bwrap")}))
+    with pytest.raises(ValueError, match="no workers"):
+        check_workers(_FakeClient({}))

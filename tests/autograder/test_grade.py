@@ -79,3 +79,24 @@ def test_symlinked_student_folder_is_refused_and_reported(released_course, tmp_p
     assert [r["student"] for r in summary.graded] == ["s000-correct"]
     assert any("mallory" in line and "symbolic link" in line for line in summary.lines())
     assert not (course.autograded / "mallory").exists()
+
+
+@pytest.mark.slow
+def test_a_worker_job_never_opens_a_gradebook(released_course, monkeypatch):
+    """Why concurrent workers cannot corrupt the gradebook: the job path has no access to it."""
+    import nbgrader.api
+
+    from autograder.course import find_submissions
+    from autograder.worker import build_payload, grade_payload
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a grading job opened a gradebook")
+
+    monkeypatch.setattr(nbgrader.api.Gradebook, "__init__", refuse)
+    course = Course.from_root(released_course)
+    write_class(course, "fixture", ["correct"])
+    sub = find_submissions(course, "fixture")[0][0]
+    payload = build_payload(course, sub, LIMITS, True)
+    assert not any(isinstance(v, (str, Path)) and "gradebook" in str(v) for v in payload.values())
+    out = grade_payload(payload)
+    assert out["result"]["status"] == "graded" and out["result"]["points"] == 5.0
