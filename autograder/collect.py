@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -136,11 +137,13 @@ class Collector:
         kept = ""
         if data is not None and not self.dry_run:
             digest = hashlib.sha256(data).hexdigest()[:16]
-            dest = self.course.state / "unmatched" / f"{digest}.ipynb.bin"
+            # The original base name, folded to harmless characters, only as a reminder.
+            hint = re.sub(r"[^A-Za-z0-9._-]", "_", re.split(r"[/\\]", source)[-1])[-60:].lstrip(".")
+            dest = self.course.state / "unmatched" / f"{digest}-{hint or 'file'}.bin"
             if not dest.exists():
-                atomic_write_bytes(dest, data)
+                atomic_write_bytes(dest, data, mode=0o600)
             kept = str(dest.relative_to(self.course.root))
-            atomic_write_text(dest.with_suffix(".source.txt"), source + "\n" + reason + "\n")
+            atomic_write_text(dest.with_name(dest.name + ".why.txt"), source + "\n" + reason + "\n")
         self.report.unmatched.append(Unmatched(source, reason, kept))
 
     def place(self, source: str, raw_student: str, assignment: str, notebook: str, data: bytes) -> None:
@@ -225,7 +228,7 @@ class Collector:
             for member in iter_zip(path, self.zip_limits):
                 label = f"{path}!{member.name}"
                 if member.refused:
-                    self._keep_unmatched(label, None, member.refused)
+                    self._keep_unmatched(label, member.data, member.refused)
                     continue
                 basename = member.name.rsplit("/", 1)[-1]
                 self._from_named_file(label, basename, lambda m=member: m.data)

@@ -2,9 +2,10 @@
 
 Members are yielded as bytes in memory; the caller decides where they go from the member's
 *base name* only. A member is refused (with a reason, never silently) when its name is
-absolute, has a ``..`` component, a drive letter or a backslash path, when it is a symbolic
-link or a special file (Unix mode bits in ``external_attr``), when it is encrypted, or when
-it inflates beyond ``max_member_bytes``. The whole archive is refused when it has more than
+absolute, has a ``..`` component, a drive letter or a backslash path (its bytes are still
+returned, for the caller to keep aside), when it is a symbolic link or a special file (Unix
+mode bits in ``external_attr``; not read), when it is encrypted, or when it inflates beyond
+``max_member_bytes``. The whole archive is refused when it has more than
 ``max_members`` entries or inflates beyond ``max_total_bytes``. Sizes are measured while
 inflating, not taken from the headers (which a zip bomb sets to anything).
 """
@@ -79,9 +80,9 @@ def iter_zip(path: Path, limits: ZipLimits = ZipLimits()):
         for info in infos:
             if info.is_dir():
                 continue
-            why = _name_problem(info.filename) or _mode_problem(info)
+            why = _mode_problem(info)
             if why:
-                yield Member(info.filename, refused=why)
+                yield Member(info.filename, refused=why)  # a link's "content" is a path: not read
                 continue
             try:
                 data = _read_capped(archive, info, limits.max_member_bytes)
@@ -94,7 +95,9 @@ def iter_zip(path: Path, limits: ZipLimits = ZipLimits()):
             total += len(data)
             if total > limits.max_total_bytes:
                 raise ZipRefused(f"inflates beyond {limits.max_total_bytes} bytes in total")
-            yield Member(info.filename, data)
+            # A hostile name is refused, but its bytes are returned so that the caller can
+            # keep them aside: the name is never used as a path, only reported.
+            yield Member(info.filename, data, refused=_name_problem(info.filename))
 
 
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes | None:

@@ -76,9 +76,12 @@ def test_path_like_and_unicode_ids_stay_inside_the_course(course_root, tmp_path)
     for p in report.placed:
         dest = (course.root / p.dest).resolve()
         assert dest.is_relative_to(course.submitted.resolve())
-    reasons = {u.source.split("!")[1]: u.reason for u in report.unmatched}
-    assert "traversal" in reasons["../../x_fixture.ipynb"]
-    assert "backslash" in reasons["..\\..\\y_fixture.ipynb"]
+    unmatched = {u.source.split("!")[1]: u for u in report.unmatched}
+    assert "traversal" in unmatched["../../x_fixture.ipynb"].reason
+    assert "backslash" in unmatched["..\\..\\y_fixture.ipynb"].reason
+    # Refused, reported, and kept inside the course: never lost.
+    kept = course.root / unmatched["../../x_fixture.ipynb"].kept_at
+    assert kept.read_bytes() == _nb("traversal") and kept.resolve().is_relative_to(course.state.resolve())
 
 
 def test_nbgrader_tree_is_copied_and_recollecting_reports_unchanged_or_replaced(course_root, tmp_path):
