@@ -142,6 +142,8 @@ def commit(course: Course, journal: Journal, record: dict, originals: dict[str, 
     notebooks = record.pop("autograded_notebooks", None) or {}
     if notebooks:
         gradebook.place_autograded(course, record["student"], record["assignment"], notebooks)
+    else:
+        gradebook.clear_autograded(course, record["student"], record["assignment"])
     gradebook.merge(course, record, originals.get(record["student"]))
     record["merged"] = True
     journal.write(record)

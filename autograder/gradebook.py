@@ -160,6 +160,18 @@ def place_autograded(course: Course, student: str, assignment: str, notebooks: d
         os.rename(building, final)
 
 
+def clear_autograded(course: Course, student: str, assignment: str) -> None:
+    """Remove an earlier autograded folder when the new submission produced no notebook
+    (malformed, wrong assignment): a stale notebook would contradict the gradebook."""
+    final = course.autograded_dir(student, assignment)
+    if final.is_symlink():
+        final.unlink()
+    elif final.is_dir():
+        old = Path(tempfile.mkdtemp(prefix=f".{assignment}.old.", dir=final.parent))
+        os.rename(final, old / "x")
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def remove_stale_builds(course: Course) -> None:
     """Delete half-built autograded folders left by a killed run (names start with '.')."""
     if not course.autograded.is_dir():

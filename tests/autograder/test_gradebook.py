@@ -55,3 +55,21 @@ def test_place_autograded_swaps_the_folder_whole(released_course):
     assert [p.name for p in folder.iterdir()] == ["fixture.ipynb"]
     assert (folder / "fixture.ipynb").read_text() == "v2"
     assert [p.name for p in folder.parent.iterdir()] == ["fixture"]
+
+
+@pytest.mark.slow
+def test_a_submission_without_a_notebook_removes_the_stale_autograded_one(released_course):
+    from autograder.grade import commit
+    from autograder.journal import Journal
+
+    course = Course.from_root(released_course)
+    journal = Journal(course, "fixture")
+    record = _record()
+    record["autograded_notebooks"] = {"fixture": "{}"}
+    commit(course, journal, record, {})
+    assert (course.autograded_dir("alice", "fixture") / "fixture.ipynb").is_file()
+    malformed = _record(status="malformed", add=0.0, scale=0.0)
+    malformed["autograded_notebooks"] = {}
+    commit(course, journal, malformed, {})
+    assert not course.autograded_dir("alice", "fixture").exists()
+    assert journal.read("alice")["merged"] and "autograded_notebooks" not in journal.read("alice")
