@@ -87,8 +87,21 @@ def journal_timings(root: Path, assignment: str) -> list[dict]:
     out = []
     for p in sorted((root / ".rnngrade" / assignment / "results").glob("*.json")):
         rec = json.loads(p.read_text())
-        out.append(rec["result"].get("timings", {}) | {"status": rec["result"]["status"]})
+        # Synthetic students are named <prefix><i>-<kind> (autograder.synthetic).
+        kind = rec["student"].rsplit("-", 1)[-1]
+        out.append(rec["result"].get("timings", {}) | {"status": rec["result"]["status"], "kind": kind,
+                                                        "points": rec["result"].get("points", 0.0),
+                                                        "max_points": rec["result"].get("max_points", 0.0)})
     return out
+
+
+def points_by_kind(timings: list[dict]) -> dict:
+    """kind -> (mean points, max points, statuses): a sanity check that the class graded as built."""
+    out = {}
+    for t in timings:
+        out.setdefault(t["kind"], []).append(t)
+    return {k: (statistics.fmean(x["points"] for x in v), max(x["max_points"] for x in v),
+                sorted({x["status"] for x in v})) for k, v in sorted(out.items())}
 
 
 def main(argv=None) -> int:
@@ -169,6 +182,10 @@ def main(argv=None) -> int:
               f"median overhead {figures['median_overhead_seconds']:.2f} s (kernel start, restore, scoring, sandbox)")
         print(f"whole-run overhead per submission (worker-seconds beyond execution, startup included): "
               f"{figures['class_overhead_per_submission']:.2f} s")
+    kinds = points_by_kind(timings)
+    figures["points_by_kind"] = kinds
+    print("rnngrade's grades of the synthetic class: " + "; ".join(
+        f"{k} {mean:.2f}/{top:g} ({', '.join(st)})" for k, (mean, top, st) in kinds.items()))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0 if figures["speedup"] >= args.target else 1
