@@ -159,7 +159,10 @@ def test_sandbox_hides_the_course_and_keeps_host_files_intact(tmp_path):
     assert not (Path(cgroup.__file__).parent.parent / "pwned.txt").exists()
     out = nbformat.read(result.autograded["fixture.ipynb"], as_version=4)
     text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
-    for target in ("repo:autograder/checks/fixture.py", "repo:rnnlab/pwned.py", "repo:pwned.txt"):
+    # The repository root itself may sit under /tmp (a CI clone), which the sandbox replaces by
+    # its own tmpfs: a write there lands in the throwaway tmpfs, so only the host check above
+    # (no pwned.txt in the real repository) applies to it.
+    for target in ("repo:autograder/checks/fixture.py", "repo:rnnlab/pwned.py"):
         assert f"{target} refused" in text
     assert "/tmp/pwned.txt written" in text  # the sandbox's own /tmp, thrown away
     assert "/home/student/pwned.txt written" in text
