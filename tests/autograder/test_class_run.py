@@ -7,9 +7,11 @@ promises, and a reason in the run summary and in the instructor's report.
 """
 import json
 import shutil
+import zipfile
 
 import pytest
 
+from autograder.collect import Collector
 from autograder.course import Course, find_submissions
 from autograder.grade import grade_assignment
 from autograder.limits import Limits
@@ -30,7 +32,7 @@ def _expected():
 
 
 @pytest.mark.slow
-def test_one_class_run_with_every_hostile_fixture(released_course):
+def test_one_class_run_with_every_hostile_fixture(released_course, tmp_path):
     course = Course.from_root(released_course)
     honest = write_class(course, "fixture", ["correct", "partial", "wrong", "empty"], prefix="h")
     shutil.copytree(FIXTURES / "submissions", course.submission_dir("honest", "fixture"))
@@ -41,10 +43,22 @@ def test_one_class_run_with_every_hostile_fixture(released_course):
         folder.mkdir(parents=True)
         shutil.copy(HOSTILE / f"{case}.ipynb", folder / "fixture.ipynb")
 
+    # Two honest students whose names are unicode and path-like arrive in an LMS zip.
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for raw in ("Zoë 李", "..%2F..%2Fx"):
+            zf.writestr(f"{raw}_fixture.ipynb", (FIXTURES / "submissions" / "honest.ipynb").read_bytes())
+    collector = Collector(course)
+    collector.from_zip(archive)
+    odd_names = {p.student for p in collector.report.placed}
+    assert len(odd_names) == 2 and not collector.report.unmatched
+
     summary = grade_assignment(course, "fixture", LIMITS, workers=2, progress=False)
 
     results = {r["student"]: r["result"] for r in summary.graded}
-    assert len(results) == len(honest) + len(expected)
+    assert len(results) == len(honest) + len(expected) + len(odd_names)
+    for student in odd_names:
+        assert (results[student]["status"], results[student]["points"]) == ("graded", 5.0), student
     lines = "\n".join(summary.lines())
     page = render(course, "fixture")
 
