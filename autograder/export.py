@@ -74,7 +74,7 @@ def per_test_stats(rows: list[Row]) -> list[dict]:
             kind = "full" if g["points"] >= g["max_points"] > 0 else "zero" if g["points"] <= 0 else "partial"
             s[kind] += 1
             for m in g.get("messages", []):
-                if not is_hidden_case(m["name"]):
+                if not is_hidden_case(m):
                     continue  # visible-test messages appear only on failure: no rate to compute
                 c = cases.setdefault(key + (m["name"],), {"n": 0, "passed": 0})
                 c["n"] += 1

@@ -30,8 +30,15 @@ from autograder.journal import Journal, atomic_write_text
 VISIBLE_NAMES = {"tests", "visible tests", "test cell", "notebook"}
 
 
-def is_hidden_case(name: str) -> bool:
-    return name not in VISIBLE_NAMES
+def is_hidden_case(message: dict) -> bool:
+    """Whether a result message belongs to a hidden check's case.
+
+    Results carry an explicit ``hidden`` flag; journal records written before it existed are
+    judged by the message's name.
+    """
+    if "hidden" in message:
+        return bool(message["hidden"])
+    return message["name"] not in VISIBLE_NAMES
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
 _EXPECTED = re.compile(
@@ -104,7 +111,7 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
         msgs = g.get("messages", [])
         details = []
         for m in msgs:
-            hidden = is_hidden_case(m["name"])
+            hidden = is_hidden_case(m)
             mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
             label = ("hidden case " if hidden else "") + m["name"]
             text = redact(m.get("message", ""), secret_lines, hidden)

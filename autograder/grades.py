@@ -47,6 +47,9 @@ class CaseMessage:
     name: str
     passed: bool
     message: str
+    # True for a hidden check's case: feedback shows its name and message only, with any
+    # expected value redacted.
+    hidden: bool = False
 
 
 @dataclass

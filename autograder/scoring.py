@@ -75,14 +75,15 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
             # student's code patched the runtime or the display machinery.
             tampered.append(f"test cell {test.grade_id!r} ran without error but check {key[1]!r} reported nothing "
                             "(was autograder.runtime or IPython's display patched?)")
-            grade.messages.append(CaseMessage(key[1], False, "the hidden check reported nothing: the checker was tampered with"))
+            grade.messages.append(CaseMessage(key[1], False, "the hidden check reported nothing: the checker was tampered with",
+                                              hidden=True))
         fraction, rows = evaluate(check, results, cases)
         for case, (name, weight, passed, message) in zip(cases, rows):
             if case.func in charged:
                 passed, message = False, charged[case.func]
             total += weight
             passed_weight += weight if passed else 0.0
-            grade.messages.append(CaseMessage(f"{key[1]}: {name}", passed, message))
+            grade.messages.append(CaseMessage(f"{key[1]}: {name}", passed, message, hidden=True))
     fraction = passed_weight / total if total else 0.0
     grade.points = round(test.points * fraction, 6)
     grade.status = "passed" if fraction == 1.0 else "partial" if fraction > 0 else "failed"

@@ -93,3 +93,24 @@ def test_write_feedback_uses_nbgrader_layout(course_root):
     paths = write_feedback(course, "fixture")
     assert paths == [course.feedback / "alice" / "fixture" / "fixture.html"]
     assert "test_scale" in paths[0].read_text()
+
+
+def test_hidden_flag_decides_and_old_records_fall_back_to_the_name():
+    from autograder.feedback import is_hidden_case
+
+    # The flag wins, whatever the name says.
+    assert is_hidden_case({"name": "tests", "passed": False, "message": "", "hidden": True})
+    assert not is_hidden_case({"name": "add: batch of 3", "passed": True, "message": "", "hidden": False})
+    # Journal records written before the flag existed: judged by the name.
+    assert not is_hidden_case({"name": "visible tests", "passed": False, "message": ""})
+    assert is_hidden_case({"name": "add: batch of 3", "passed": False, "message": ""})
+
+
+def test_scored_hidden_cases_carry_the_flag():
+    from autograder.grades import CaseMessage, GradeResult
+
+    msg = CaseMessage("add: batch of 3", False, "wrong", hidden=True)
+    again = GradeResult.from_dict({"assignment": "a", "student": "s", "grades": {"t": {"notebook": "n", "grade_id": "t", "points": 0.0,
+                                                  "max_points": 1.0, "status": "failed",
+                                                  "messages": [vars(msg)]}}})
+    assert again.grades["t"].messages[0].hidden is True
