@@ -99,8 +99,12 @@ def unpack(value, n, what):
     return tuple(value), None
 
 
-def grads_issue(what, got, want, hints=None):
-    """Compare a dict of gradients key by key; ``hints`` is {key: {cause: alternative}}."""
+def grads_issue(what, got, want, hints=None, compare=None):
+    """Compare a dict of gradients key by key; ``hints`` is {key: {cause: alternative}}.
+
+    compare : the per-array comparison, :func:`array_issue` unless given.
+    """
+    compare = compare or array_issue
     if not isinstance(got, dict):
         return f"{what} should be a dict with keys {sorted(want)}, got {type(got).__name__}"
     missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
@@ -108,7 +112,7 @@ def grads_issue(what, got, want, hints=None):
         return (f"{what} should have exactly the keys {sorted(want)}"
                 + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
     for key in want:
-        problem = array_issue(f"{what}[{key!r}]", got[key], want[key], hints=(hints or {}).get(key))
+        problem = compare(f"{what}[{key!r}]", got[key], want[key], hints=(hints or {}).get(key))
         if problem:
             return problem
     return None
