@@ -41,7 +41,7 @@ from autograder.grades import CellGrade, GradeJob, GradeResult, worst
 from autograder.limits import Limits
 from autograder.restore import load_source, restore
 from autograder.runtime import case_to_wire
-from autograder.scoring import cases_by_check, score_cell
+from autograder.scoring import GraderFailure, cases_by_check, score_cell
 from autograder.shortcuts import scan_notebook
 from autograder.validate import read_submission
 
@@ -60,10 +60,16 @@ def grade_submission(job: GradeJob, limits: Limits = Limits(), sandbox: bool = T
     result.timings = {"kernel_start": 0.0, "execution": 0.0}
     try:
         _grade(job, limits, sandbox, result)
+    except GraderFailure as exc:  # the machinery failed in the kernel: a reason, never a score
+        log.error("grading %s/%s: %s", job.assignment, job.student, exc)
+        result.status = "error"
+        result.reasons.append(f"grader failure, not graded: {exc}")
     except Exception as exc:
         log.error("grading %s/%s failed:\n%s", job.assignment, job.student, traceback.format_exc())
         result.status = "error"
         result.reasons.append(f"internal grader error: {type(exc).__name__}: {exc}")
+    if result.status == "error":
+        result.grades.clear()  # cells scored before the failure must not become a partial grade
     total = time.monotonic() - start
     result.timings["total"] = total
     result.timings["overhead"] = total - result.timings["execution"] - result.timings["kernel_start"]
@@ -264,12 +270,18 @@ def _execute(nb, name, data, cases, limits, sandbox, result):
                     continue
                 finally:
                     result.timings["kernel_start"] += time.monotonic() - t
-                kernel = _replay(kernel, nb, executed, deadline, limits, result)
+                kernel, failed_at = _replay(kernel, nb, executed, deadline, limits, result)
                 if kernel is None:
-                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}; replaying the earlier cells failed")
+                    # Replaying deterministic cells would fail the same way again: stop here
+                    # rather than spend the notebook's budget on more restarts.
+                    restarts = MAX_RESTARTS
+                    stopped_by += (f", and the kernel stopped again while cell {failed_at} was replayed "
+                                   "after the restart, so no later cell was run")
+                    result.reasons.append(f"{name}: {stopped_by}")
+                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}")
                     continue
             timeout = min(limits.cell_timeout, remaining)
-            run = kernel.executor.run_cell(cell, i, timeout)
+            run = kernel.executor.run_cell(cell, i, timeout, notebook_deadline=deadline)
             result.timings["execution"] += run.seconds
             runs[i] = run
             if run.status in ("timeout", "hung"):
@@ -302,7 +314,10 @@ def _execute(nb, name, data, cases, limits, sandbox, result):
 
 
 def _replay(kernel, nb, executed, deadline, limits, result):
-    """Re-run the finished non-test cells on a fresh kernel (their outputs are discarded)."""
+    """Re-run the finished non-test cells on a fresh kernel (their outputs are discarded).
+
+    Returns (kernel, None), or (None, index of the cell during which the kernel stopped again).
+    """
     for j in executed:
         meta = nb.cells[j].metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
@@ -314,8 +329,8 @@ def _replay(kernel, nb, executed, deadline, limits, result):
         result.timings["execution"] += run.seconds
         if run.status in ("dead", "hung"):
             kernel.stop()
-            return None
-    return kernel
+            return None, j
+    return kernel, None
 
 
 def _label(cell) -> str:

@@ -11,6 +11,11 @@ jupyter_client directly and, for every cell, returns what happened:
 - ``dead``: the kernel died (``os._exit``, a segfault, the memory limit);
 - ``skipped``: never run (the kernel was gone, or the notebook's time budget ran out).
 
+A test cell with a hidden block (``### BEGIN HIDDEN TESTS``) runs as two executions in the
+same kernel: its visible part, then its hidden part, which runs whatever the visible part
+did (a failing visible assert no longer silences the hidden checks). Only results shown by
+the hidden part count; one shown while the visible part ran came from the student's code.
+
 Outputs beyond the byte and line limits are dropped with a note. Outputs carrying hidden
 check results (``RESULT_MIME``) are collected per cell apart from the displayed outputs,
 so ``clear_output`` cannot remove them, and are left out of the saved notebook.
@@ -28,11 +33,35 @@ import nbformat
 from autograder.runtime import RESULT_MIME
 
 DISPLAY_TYPES = ("stream", "display_data", "execute_result", "error")
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """(visible part, hidden part) of a test cell's source; the hidden part is "" if none."""
+    at = source.find(HIDDEN_BEGIN)
+    if at < 0:
+        return source, ""
+    return source[:at].rstrip() + "\n", source[at:]
+
+
+@dataclass
+class HiddenRun:
+    """What happened to the hidden part of a test cell (run after its visible part)."""
+
+    status: str = "skipped"   # ok, error, timeout, hung, dead, skipped
+    error: tuple = ()
+    note: str = ""
 
 
 @dataclass
 class CellRun:
-    """What happened to one code cell."""
+    """What happened to one code cell.
+
+    status, error : of the cell, or of its visible part when it has a hidden block.
+    results : hidden-check results shown by the hidden part (by the whole cell if it has none).
+    visible_results : results shown while the visible part ran (forged by student code).
+    hidden : the hidden part's run, None when the cell has no hidden block.
+    """
 
     index: int
     status: str = "skipped"
@@ -40,6 +69,8 @@ class CellRun:
     results: list = field(default_factory=list)
     error: tuple = ()         # (ename, evalue) of the student's exception, if any
     note: str = ""
+    visible_results: list = field(default_factory=list)
+    hidden: HiddenRun | None = None
 
 
 class Executor:
@@ -54,38 +85,72 @@ class Executor:
         self.notebook_bytes = 0
         self.notebook_note_added = False
 
-    def run_cell(self, cell, index: int, timeout: float) -> CellRun:
-        """Execute ``cell`` (modified in place: outputs, execution_count) within ``timeout`` s."""
+    def run_cell(self, cell, index: int, timeout: float, notebook_deadline: float | None = None) -> CellRun:
+        """Execute ``cell`` (modified in place: outputs, execution_count) within ``timeout`` s.
+
+        notebook_deadline : ``time.monotonic()`` at which the notebook's budget ends. A cell
+            with a hidden block runs it after its visible part unless the kernel is gone, with
+            its own budget: the cell limit, cut to what is left of the notebook's.
+        """
         run = CellRun(index)
         start = time.monotonic()
         cell.outputs = []
         state = _OutputState()
-        msg_id = self.kc.execute(cell.source, store_history=True, allow_stdin=False, stop_on_error=False)
-        deadline = start + timeout
-        finished = self._drain(msg_id, cell, run, state, deadline)
+        visible, hidden = split_hidden(cell.source)
+        if not hidden:
+            run.status, run.error, run.note = self._run_source(cell.source, cell, run, state, timeout)
+        else:
+            sink = run.visible_results
+            if visible.strip():
+                run.status, run.error, run.note = self._run_source(visible, cell, run, state, timeout, sink)
+            else:
+                run.status = "ok"
+            run.hidden = HiddenRun()
+            budget = timeout if notebook_deadline is None else \
+                min(self.limits.cell_timeout, notebook_deadline - time.monotonic())
+            if run.status in ("ok", "error", "timeout") and budget <= 0:
+                run.hidden.note = "not run: the notebook's time budget ran out during the visible tests"
+            elif run.status in ("ok", "error", "timeout"):
+                h = run.hidden
+                h.status, h.error, h.note = self._run_source(hidden, cell, run, state, budget, run.results)
+                if h.status in ("dead", "hung"):  # the kernel is gone: the cell as a whole stopped
+                    run.status, run.note = h.status, h.note
+            else:
+                run.hidden.note = "not run: the kernel stopped during the visible tests"
+        run.seconds = time.monotonic() - start
+        return run
+
+    def _run_source(self, source, cell, run, state, timeout, sink=None):
+        """Execute one piece of a cell; return (status, error, note). Results go to ``sink``."""
+        part = CellRun(run.index)
+        msg_id = self.kc.execute(source, store_history=True, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        finished = self._drain(msg_id, cell, part, state, deadline)
         if finished is None:  # the kernel died
-            run.status = "dead"
+            part.status = "dead"
         elif finished:
             reply = self._reply(msg_id) or {}
-            if reply.get("status") == "error" and not run.error:  # the traceback display was silenced
-                run.error = (str(reply.get("ename", "Error"))[:200], str(reply.get("evalue", ""))[:2000])
-            run.status = "error" if run.error else "ok"
+            if reply.get("status") == "error" and not part.error:  # the traceback display was silenced
+                part.error = (str(reply.get("ename", "Error"))[:200], str(reply.get("evalue", ""))[:2000])
+            part.status = "error" if part.error else "ok"
         else:
-            recovered = self._interrupt(msg_id, cell, run, state)
+            recovered = self._interrupt(msg_id, cell, part, state)
             if recovered:
                 self._reply(msg_id)
-                run.status = "timeout"
-                run.note = f"the cell ran longer than its {timeout:.3g} s limit and was interrupted"
+                part.status = "timeout"
+                part.note = f"the cell ran longer than its {timeout:.3g} s limit and was interrupted"
             else:
-                run.status = "hung" if recovered is not None else "dead"
-                run.note = (f"the cell ran longer than its {timeout:.3g} s limit and the kernel did not "
-                            f"answer the interrupt within {self.limits.interrupt_grace:g} s: it was stopped")
+                part.status = "hung" if recovered is not None else "dead"
+                part.note = (f"the cell ran longer than its {timeout:.3g} s limit and the kernel did not "
+                             f"answer the interrupt within {self.limits.interrupt_grace:g} s: it was stopped")
             cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="TimeoutError", evalue=run.note, traceback=[f"TimeoutError: {run.note}"]))
-        run.seconds = time.monotonic() - start
-        if run.status in ("ok", "error", "timeout") and self.after_cell is not None:
+                "error", ename="TimeoutError", evalue=part.note, traceback=[f"TimeoutError: {part.note}"]))
+        (run.results if sink is None else sink).extend(part.results)
+        if part.note and not run.note and part.status == "ok":
+            run.note = part.note  # results over the byte limit were dropped
+        if part.status in ("ok", "error", "timeout") and self.after_cell is not None:
             self.after_cell()
-        return run
+        return part.status, part.error, part.note
 
     def _interrupt(self, msg_id, cell, run, state):
         """Interrupt the running cell; True if the kernel went idle within the grace period.

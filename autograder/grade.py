@@ -3,7 +3,8 @@
 The run, step by step (each step is safe to interrupt with SIGKILL):
 
 1. find ``submitted/<student>/<assignment>/`` folders and the checksum of each;
-2. plan: a submission whose journal record has the same checksum and is merged is done;
+2. plan: a submission whose journal record has the same checksum and is merged is done
+   (unless the grader failed on it, status ``error``: that is graded again);
    one whose record is graded but not merged (the previous run died in between) is only
    merged; everything else, or everything with ``--force``, or the ``--student`` named, is
    graded;
@@ -116,7 +117,9 @@ def plan(journal: Journal, submissions: list[Submission], force: bool, students:
     for sub in submissions:
         record = journal.read(sub.student)
         wanted = force or (students is not None and sub.student in students)
-        if not wanted and record is not None and record.get("checksum") == sub.checksum:
+        # A grader failure (status error) is not a grade: a plain rerun grades it again.
+        failed = record is not None and (record.get("result") or {}).get("status") == "error"
+        if not wanted and not failed and record is not None and record.get("checksum") == sub.checksum:
             if record.get("merged"):
                 p.done.append(sub)
             else:
@@ -154,7 +157,12 @@ def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: b
                      scheduler: str | None = None, progress: bool = True,
                      deadline_s: float | None = None) -> RunSummary:
     """Grade what is new or changed; return the run's summary (see the module docstring)."""
+    from autograder import preflight
+
     course.notebooks(assignment)  # ValueError naming the known assignments if unknown
+    # Refuse before anything is graded when the hidden checks would not run as expected
+    # (PreflightError, a ValueError naming the cause and the fix). Dask workers check theirs.
+    preflight.run(course, assignment, sandbox, kernel=not scheduler)
     with course_lock(course):
         return _grade_locked(course, assignment, limits, sandbox, workers, force, students,
                              scheduler, progress, deadline_s)
@@ -255,8 +263,8 @@ def _lost_as_results(results, assignment: str):
     for student, value in results:
         if isinstance(value, WorkerLost):
             yield student, lost_result(assignment, student, "crashed", value.reason)
-        elif isinstance(value, Exception):
-            yield student, lost_result(assignment, student, "crashed",
+        elif isinstance(value, Exception):  # the worker's own code failed: never the student's doing
+            yield student, lost_result(assignment, student, "error",
                                        "the grader failed on this submission: " + str(value).strip().splitlines()[-1])
         else:
             yield student, value

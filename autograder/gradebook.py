@@ -119,7 +119,8 @@ def merge(course: Course, record: dict, original_id: str | None = None) -> None:
             for grade in nb.grades:
                 if grade.manual_score is not None:
                     continue  # a human's decision in formgrader outranks any rerun
-                got = scored.get((nb.name, grade.name))
+                # A grader failure (status error) is never a score, whatever it recorded.
+                got = scored.get((nb.name, grade.name)) if status != "error" else None
                 if got is not None:
                     grade.auto_score = float(got["points"])
                     grade.needs_manual_grade = False

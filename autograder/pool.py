@@ -100,6 +100,21 @@ class _Worker:
         self.conn.close()
 
 
+def _same_code_in_workers() -> None:
+    """Make the forkserver import the ``autograder`` and ``rnnlab`` this process imported.
+
+    The forkserver runs ``python -c``, so its ``sys.path`` starts with the current folder and
+    Python 3.11 ignores the parent's ``sys.path`` there: graded from inside another clone of
+    the course, the workers would import that clone's packages (its checks included).
+    """
+    from autograder.sandbox import package_path
+
+    os.environ["PYTHONSAFEPATH"] = "1"  # no current folder first on sys.path
+    wanted = package_path().split(os.pathsep)
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p not in wanted]
+    os.environ["PYTHONPATH"] = os.pathsep.join(wanted + rest)
+
+
 class WorkerPool:
     """``n_workers`` processes running ``func_path(payload) -> result`` (a dotted name).
 
@@ -123,6 +138,7 @@ class WorkerPool:
         # included, is forked from it ready to work. Forking this process instead would copy
         # its gradebook connection and progress-bar thread; spawning re-imports per worker.
         self._ctx = mp.get_context("forkserver")
+        _same_code_in_workers()
         self._ctx.set_forkserver_preload(["autograder.pool", *warm_imports])
         self._workers: list[_Worker] = []
 

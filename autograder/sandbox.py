@@ -49,6 +49,18 @@ def _venv_python() -> str:
     return os.path.join(sys.prefix, "bin", "python")
 
 
+def package_path() -> str:
+    """PYTHONPATH that makes a kernel import the very ``autograder`` and ``rnnlab`` this
+    process imported, wherever they are (an editable install's finder may point at another
+    clone, and a course folder's own copies must not shadow them)."""
+    parents = []
+    for package in ("autograder", "rnnlab"):
+        parent = str(_package_dir(package).parent)
+        if parent not in parents:
+            parents.append(parent)
+    return os.pathsep.join(parents)
+
+
 @dataclass
 class KernelJob:
     """The host-side files of one sandboxed kernel; :meth:`cleanup` removes them and its cgroup."""
@@ -157,6 +169,7 @@ def _sandbox_env(limits) -> dict:
         "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "IPYTHONDIR": f"{HOME}/.ipython",
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1", "RNNGRADE_CASES": f"{WORK}/{CASES_NAME}",
+        "PYTHONPATH": package_path(),
     }
 
 
@@ -169,7 +182,8 @@ def _plain_command(job: KernelJob, notebook_name: str):
     shutil.copyfile(job.root / CASES_NAME, work / CASES_NAME)
     env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "RNNGRADE_CASES": str(work / CASES_NAME), "PYTHONDONTWRITEBYTECODE": "1"}
+           "RNNGRADE_CASES": str(work / CASES_NAME), "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": package_path()}
     return [_venv_python(), *_kernel_args()], [], env
 
 
@@ -308,30 +322,44 @@ def available() -> tuple:
     return _available_cache
 
 
-def _probe_bwrap() -> tuple:
+def run_python(code: str, sandbox: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``python -c code`` the way a grading kernel runs: the same bubblewrap command (or,
+    without a sandbox, the same environment), the same Python and import path.
+
+    Raises RuntimeError when bubblewrap is missing, OSError / TimeoutExpired as subprocess does.
+    """
     from autograder.limits import Limits
 
-    if shutil.which("bwrap") is None:
-        return False, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or use --no-sandbox"
     root = Path(tempfile.mkdtemp(prefix="rng-probe-"))
     try:
         (root / "run").mkdir()
         (root / CASES_NAME).write_text("{}")
         (root / "nb.ipynb").write_text("{}")
-        job = KernelJob(root, root / "run", [], "probe", True)
+        job = KernelJob(root, root / "run", [], "probe", sandbox)
+        if not sandbox:
+            argv, _, env = _plain_command(job, "probe.ipynb")
+            argv = [argv[0], "-c", code]
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=job.cwd,
+                                  env={**os.environ, **env})
         argv = _bwrap_command(job, "probe.ipynb", Limits())
-        argv = argv[:argv.index("--") + 1] + [_venv_python(), "-I", "-c",
-                                               "import os, socket; print(os.getuid(), os.listdir('/'))"]
+        argv = argv[:argv.index("--") + 1] + [_venv_python(), "-c", code]
         fd = os.open(root / "nb.ipynb", os.O_RDONLY)
         argv = [str(fd) if a == "@fd0" else a for a in argv]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, pass_fds=(fd,))
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, pass_fds=(fd,))
         finally:
             os.close(fd)
-    except (OSError, subprocess.TimeoutExpired, RuntimeError) as exc:
-        return False, f"bubblewrap could not start: {exc}"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _probe_bwrap() -> tuple:
+    if shutil.which("bwrap") is None:
+        return False, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or use --no-sandbox"
+    try:
+        proc = run_python("import os, socket; print(os.getuid(), os.listdir('/'))", timeout=30)
+    except (OSError, subprocess.TimeoutExpired, RuntimeError) as exc:
+        return False, f"bubblewrap could not start: {exc}"
     if proc.returncode != 0:
         return False, f"bubblewrap failed here (exit {proc.returncode}): {proc.stderr.strip()[:500]}"
     kind, why = cgroups.probe()

@@ -1,16 +1,20 @@
 """Score test cells from an executed notebook, outside the student's kernel (trusted side).
 
 A test cell with hidden checks scores ``points * passed weight / total weight`` over the
-cases of every check its (restored) source calls. Results count only when they come from
-that cell, name one of its checks, appear once, and the cell then ended without error (the
-hidden block is the cell's end, so a result before a failure was forged); a case of a function that uses the
-course's reference implementation fails. A test cell without hidden checks passes when it
+cases of every check its (restored) source calls, plus one case for its visible tests. The
+hidden block runs as its own execution after the visible part, whatever that part did.
+Results count only when the hidden block showed them, name one of its checks, appear once,
+and the hidden block then ended without error (hidden_check never raises for a wrong
+answer, so a result before a failure was forged); a case of a function that uses the
+course's reference implementation fails. A hidden block that cannot import the grader's
+runtime is a grader failure (:class:`GraderFailure`), never a score. A test cell without hidden checks passes when it
 raised no exception (stderr alone never fails it).
 """
 
 from __future__ import annotations
 
 from autograder.checks.base import evaluate, load_checks
+from autograder.executor import split_hidden
 from autograder.grades import CaseMessage, CellGrade
 from autograder.runtime import result_from_wire
 
@@ -29,6 +33,18 @@ def cases_by_check(source) -> dict:
     return out
 
 
+class GraderFailure(RuntimeError):
+    """The grading machinery failed in the kernel (the hidden-check runtime could not be
+    imported): the submission gets status "error" with this reason, never a score."""
+
+
+# Errors of a hidden block that mean the grader's own code is missing from the kernel.
+_RUNTIME_MISSING = ("No module named 'autograder'", "No module named 'autograder.runtime'",
+                    "No module named 'rnnlab'", "cannot import name 'hidden_check'")
+
+VISIBLE_WEIGHT = 1.0  # the visible tests count as one case beside the hidden ones
+
+
 def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGrade:
     """Grade one source test cell.
 
@@ -36,43 +52,61 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     run : executor.CellRun of its restored copy, or None if it never ran.
     checks : cases_by_check(...) of the notebook.
     charged : student function -> shortcut message (no points for that function).
-    tampered : list to append tampering reasons to (duplicated results).
+    tampered : list to append tampering reasons to (forged or duplicated results).
+
+    A cell with hidden checks scores ``points * passed / total`` over the weights of its hidden
+    cases plus one case of weight :data:`VISIBLE_WEIGHT` for its visible tests; the hidden
+    part runs whatever the visible part did. Raises :class:`GraderFailure` when the hidden
+    part could not import the grader's runtime.
     """
     grade = CellGrade("", test.grade_id, 0.0, test.points)
     if run is None or run.status == "skipped":
         grade.status = "not-run"
         grade.messages.append(CaseMessage("test cell", False, run.note if run and run.note else "this test cell was not run"))
         return grade
-    visible_failed = run.status != "ok" or bool(run.error)
     if not test.checks:
         passed = run.status == "ok" and not run.error
         grade.points = test.points if passed else 0.0
         grade.status = "passed" if passed else "failed"
         grade.messages.append(CaseMessage("tests", passed, "passed" if passed else _failure(run)))
         return grade
+    hidden = run.hidden
     passed_weight = total = 0.0
+    if hidden is None or _has_visible_part(test):
+        visible_ok = run.status == "ok" and not run.error
+        total += VISIBLE_WEIGHT
+        passed_weight += VISIBLE_WEIGHT if visible_ok else 0.0
+        grade.messages.append(CaseMessage("visible tests", visible_ok, "passed" if visible_ok else _failure(run)))
+    if run.visible_results:
+        tampered.append(f"test cell {test.grade_id!r} showed a hidden-check result during its visible tests: "
+                        "it came from the submission's own code and was ignored")
+    # The hidden part's results count only if it ended without error: hidden_check never
+    # raises for a wrong answer, so a result followed by an error was shown by student code.
+    hidden_failed = hidden is not None and (hidden.status != "ok" or bool(hidden.error))
+    if hidden is None:  # an old-style cell without a hidden block marker: one execution
+        hidden_failed = run.status != "ok" or bool(run.error)
+    if hidden is not None and hidden.error and any(m in hidden.error[1] for m in _RUNTIME_MISSING) \
+            and hidden.error[0] in ("ModuleNotFoundError", "ImportError"):
+        raise GraderFailure(f"test cell {test.grade_id!r}: the hidden checks could not import the grader's "
+                            f"runtime in the sandbox ({hidden.error[0]}: {hidden.error[1]})")
     for key in test.checks:
         check, cases = checks[key]
         payloads = [p for p in run.results if isinstance(p, dict)
                     and p.get("assignment") == key[0] and p.get("check") == key[1]]
         results = {}
-        if payloads and visible_failed:
-            # hidden_check is the cell's last statement and never raises for wrong answers: a
-            # result in a cell that then failed was shown by the student's code (forged).
-            tampered.append(f"test cell {test.grade_id!r} failed after showing a result for check {key[1]!r}: "
-                            "the result was shown by the submission's own code and was ignored")
-            grade.messages.append(CaseMessage("visible tests", False,
-                                              f"the test cell stopped before the hidden checks ran: {_failure(run)}"))
+        if hidden_failed:
+            if payloads:
+                tampered.append(f"test cell {test.grade_id!r} failed after showing a result for check {key[1]!r}: "
+                                "the result was shown by the submission's own code and was ignored")
+            why = _failure(hidden) if hidden is not None else _failure(run)
+            grade.messages.append(CaseMessage(key[1], False, f"the hidden checks stopped: {why}"))
         elif len(payloads) > 1:
             tampered.append(f"test cell {test.grade_id!r} reported check {key[1]!r} {len(payloads)} times: its results were ignored")
         elif payloads:
             results = _decode_results(payloads[0].get("results"))
-        elif visible_failed:
-            grade.messages.append(CaseMessage("visible tests", False,
-                                              f"the test cell stopped before the hidden checks ran: {_failure(run)}"))
         else:
-            # hidden_check either reports or raises: a clean cell without a report means the
-            # student's code patched the runtime or the display machinery.
+            # hidden_check either reports or raises: a clean hidden part without a report means
+            # the student's code patched the runtime or the display machinery.
             tampered.append(f"test cell {test.grade_id!r} ran without error but check {key[1]!r} reported nothing "
                             "(was autograder.runtime or IPython's display patched?)")
             grade.messages.append(CaseMessage(key[1], False, "the hidden check reported nothing: the checker was tampered with",
@@ -90,6 +124,13 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     return grade
 
 
+def _has_visible_part(test) -> bool:
+    source = test.cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    visible, _ = split_hidden(source)
+    return any(line.strip() and not line.lstrip().startswith("#") for line in visible.splitlines())
+
+
 def _decode_results(raw) -> dict:
     results = {}
     if isinstance(raw, dict):
@@ -102,6 +143,7 @@ def _decode_results(raw) -> dict:
 
 
 def _failure(run) -> str:
+    """Why a run (a CellRun or a HiddenRun) did not end cleanly."""
     if run.status in ("timeout", "hung", "dead"):
         return run.note or f"the kernel stopped ({run.status})"
     if run.error:
