@@ -74,9 +74,13 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     passed_weight = total = 0.0
     if hidden is None or _has_visible_part(test):
         visible_ok = run.status == "ok" and not run.error
+        message = "passed" if visible_ok else _failure(run)
+        shortcut = [charged[c.func] for key in test.checks for c in checks[key][1] if c.func in charged]
+        if visible_ok and shortcut:  # the visible tests passed on the reference implementation
+            visible_ok, message = False, shortcut[0]
         total += VISIBLE_WEIGHT
         passed_weight += VISIBLE_WEIGHT if visible_ok else 0.0
-        grade.messages.append(CaseMessage("visible tests", visible_ok, "passed" if visible_ok else _failure(run)))
+        grade.messages.append(CaseMessage("visible tests", visible_ok, message))
     if run.visible_results:
         tampered.append(f"test cell {test.grade_id!r} showed a hidden-check result during its visible tests: "
                         "it came from the submission's own code and was ignored")
