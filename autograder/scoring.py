@@ -1,7 +1,8 @@
 """Score test cells from an executed notebook, outside the student's kernel (trusted side).
 
 A test cell with hidden checks scores ``points * passed weight / total weight`` over the
-cases of every check its (restored) source calls, plus one case for its visible tests. The
+cases of every check its (restored) source calls, plus one failed case when its visible
+tests failed (passing them adds nothing: they run where student code can defeat them). The
 hidden block runs as its own execution after the visible part, whatever that part did.
 Results count only when the hidden block showed them, name one of its checks, appear once,
 and the hidden block then ended without error (hidden_check never raises for a wrong
@@ -42,7 +43,7 @@ class GraderFailure(RuntimeError):
 _RUNTIME_MISSING = ("No module named 'autograder'", "No module named 'autograder.runtime'",
                     "No module named 'rnnlab'", "cannot import name 'hidden_check'")
 
-VISIBLE_WEIGHT = 1.0  # the visible tests count as one case beside the hidden ones
+VISIBLE_WEIGHT = 1.0  # failed visible tests count as one failed case beside the hidden ones
 
 
 def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGrade:
@@ -55,8 +56,8 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     tampered : list to append tampering reasons to (forged or duplicated results).
 
     A cell with hidden checks scores ``points * passed / total`` over the weights of its hidden
-    cases plus one case of weight :data:`VISIBLE_WEIGHT` for its visible tests; the hidden
-    part runs whatever the visible part did. Raises :class:`GraderFailure` when the hidden
+    cases, plus, when its visible tests failed, one failed case of weight
+    :data:`VISIBLE_WEIGHT`; the hidden part runs whatever the visible part did. Raises :class:`GraderFailure` when the hidden
     part could not import the grader's runtime.
     """
     grade = CellGrade("", test.grade_id, 0.0, test.points)
@@ -73,17 +74,14 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     hidden = run.hidden
     passed_weight = total = 0.0
     if hidden is None or _has_visible_part(test):
+        # The visible tests run in the student's kernel, where they can be defeated: passing
+        # them adds nothing, failing them costs one case's share.
         visible_ok = run.status == "ok" and not run.error
-        message = "passed" if visible_ok else _failure(run)
-        shortcut = [charged[c.func] for key in test.checks for c in checks[key][1] if c.func in charged]
-        if visible_ok and shortcut:  # the visible tests passed on the reference implementation
-            visible_ok, message = False, shortcut[0]
-        total += VISIBLE_WEIGHT
-        passed_weight += VISIBLE_WEIGHT if visible_ok else 0.0
-        grade.messages.append(CaseMessage("visible tests", visible_ok, message))
+        total += 0.0 if visible_ok else VISIBLE_WEIGHT
+        grade.messages.append(CaseMessage("visible tests", visible_ok, "passed" if visible_ok else _failure(run)))
     if run.visible_results:
         tampered.append(f"test cell {test.grade_id!r} showed a hidden-check result during its visible tests: "
-                        "it came from the submission's own code and was ignored")
+                        "the result was shown by the submission's own code and was ignored")
     # The hidden part's results count only if it ended without error: hidden_check never
     # raises for a wrong answer, so a result followed by an error was shown by student code.
     hidden_failed = hidden is not None and (hidden.status != "ok" or bool(hidden.error))

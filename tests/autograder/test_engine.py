@@ -318,3 +318,50 @@ def test_forged_results_outside_or_inside_the_test_cell_earn_nothing(tmp_path):
         words = {"own-cell": "", "inside-add": "result was shown by the submission's own code",
                  "during-probe": "reported check 'add' 3 times"}[variant]
         assert words in " ".join(result.reasons), (variant, result.reasons)
+
+
+# -- the restart loop, with a scripted kernel (fast) ------------------------------------------
+
+class _ScriptedJob:
+    enforced, cgroup = [], None
+
+    def cleanup(self):
+        pass
+
+
+def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(monkeypatch):
+    """Cell 1 kills the kernel; on the restarted kernel, replaying cell 0 kills it again: the
+    engine must stop there with that reason, not restart again and spend the time budget."""
+    from autograder import engine
+    from autograder.executor import CellRun
+    from autograder.grades import GradeResult
+
+    started = []
+
+    class Kernel:
+        def __init__(self, job, limits):
+            started.append(self)
+            self.first = len(started) == 1
+            self.executor = self
+
+        def run_cell(self, cell, index, timeout, notebook_deadline=None):
+            dies = (self.first and index == 1) or (not self.first and index == 0)
+            return CellRun(index, "dead" if dies else "ok")
+
+        def stop(self):
+            pass
+
+        def exit_code(self):
+            return 137
+
+    monkeypatch.setattr(engine, "_Kernel", Kernel)
+    monkeypatch.setattr(engine.sandboxes, "prepare", lambda *a, **k: _ScriptedJob())
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i} = {i}") for i in range(4)])
+    result = GradeResult("fixture", "s")
+    result.timings = {"kernel_start": 0.0, "execution": 0.0}
+    runs, status = engine._execute(nb, "fixture.ipynb", b"", {}, LIMITS, True, result)
+    assert len(started) == 2, "the kernel was restarted again after the replay failed"
+    assert status == "crashed"
+    assert [runs[i].status for i in range(4)] == ["ok", "dead", "skipped", "skipped"]
+    assert "stopped again while cell 0 was replayed" in runs[2].note
+    assert any("stopped again while cell 0 was replayed" in r for r in result.reasons)

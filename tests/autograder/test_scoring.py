@@ -75,8 +75,7 @@ def test_result_shown_during_the_visible_part_is_forged(add_cell):
     tampered = []
     grade = score_cell(test, _run(visible_results=[forged], results=[_payload(checks, lambda a, b: a - b)]),
                        checks, {}, tampered)
-    assert tampered and "visible tests" in tampered[0]
-    assert grade.points == pytest.approx(test.points * VISIBLE_WEIGHT / (VISIBLE_WEIGHT + 3.0))
+    assert "visible tests" in tampered[0] and grade.points == 0
 
 
 def test_hidden_part_that_failed_after_a_result_is_ignored(add_cell):
@@ -95,7 +94,14 @@ def test_runtime_missing_in_the_kernel_is_a_grader_failure_not_a_score(add_cell)
         score_cell(test, run, checks, {}, [])
 
 
-def test_a_shortcut_loses_the_visible_case_too(add_cell):
+def test_passing_visible_tests_add_nothing_to_wrong_hidden_results(add_cell):
+    """Visible asserts run in the student's kernel (allclose can be patched): they never add points."""
+    test, checks = add_cell
+    grade = score_cell(test, _run(results=[_payload(checks, lambda a, b: a - b)]), checks, {}, [])
+    assert grade.points == 0 and grade.status == "failed"
+
+
+def test_a_shortcut_earns_nothing(add_cell):
     test, checks = add_cell
     charged = {"add": "add uses the course's reference implementation"}
     grade = score_cell(test, _run(results=[_payload(checks, np.add)]), checks, charged, [])
