@@ -25,7 +25,7 @@ from pathlib import Path
 from autograder.course import Course
 from autograder.limits import Limits
 
-EXIT_USAGE, EXIT_NO_SANDBOX = 2, 3
+EXIT_USAGE, EXIT_NO_SANDBOX, EXIT_INCOMPLETE = 2, 3, 4
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 
 
@@ -133,7 +133,7 @@ def cmd_grade(args) -> int:
     text = "\n".join(summary.lines())
     print(text)
     atomic_write_text(course.state / args.assignment / "last-run.txt", text + "\n")
-    return 0
+    return EXIT_INCOMPLETE if summary.retry else 0
 
 
 def cmd_feedback(args) -> int:

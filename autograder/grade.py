@@ -12,7 +12,9 @@ The run, step by step (each step is safe to interrupt with SIGKILL):
    Dask worker), which grades it on a throwaway copy and returns JSON;
 4. as each result arrives, the main process journals it atomically, places the autograded
    notebook and merges the scores into the gradebook, then marks the record merged;
-5. print a summary listing every submission that was not cleanly graded, and why.
+5. print a summary listing every submission that was not cleanly graded, and why; a job
+   lost to the infrastructure (a worker or scheduler lost, a worker unfit to grade) is not
+   recorded at all, so a plain rerun grades it.
 
 A submission is therefore graded once: a record is written right after grading, and
 rerunning either finds it merged (skip) or unmerged (merge only). The only repeated work
@@ -32,7 +34,7 @@ from autograder import gradebook
 from autograder.course import Course, Rejected, Submission, find_submissions
 from autograder.journal import Journal
 from autograder.limits import Limits
-from autograder.worker import build_payload, lost_result
+from autograder.worker import build_payload, lost_result, retry_result
 
 
 
@@ -81,6 +83,7 @@ class RunSummary:
     rejected: list[Rejected] = field(default_factory=list)
     seconds: float = 0.0
     workers: str = ""
+    retry: list[tuple[str, str]] = field(default_factory=list)  # (student, why): infrastructure failed
 
     def lines(self) -> list[str]:
         n = len(self.graded)
@@ -105,6 +108,11 @@ class RunSummary:
                 out.append(f"  {r['student']}: " + "; ".join(r["result"]["flags"]))
         for rej in self.rejected:
             out.append(f"  not graded: {rej.path}: {rej.reason}")
+        if self.retry:
+            out.append(f"{len(self.retry)} submission(s) not graded: the grading infrastructure failed, not the "
+                       f"students' code; nothing was recorded for them, and a plain rerun of "
+                       f"`rnngrade grade {self.assignment}` grades them:")
+            out += [f"  {student}: {why}" for student, why in sorted(self.retry)]
         return out
 
 
@@ -198,11 +206,14 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
         if work.grade:
             deadline = deadline_s if deadline_s is not None else limits.startup_timeout + limits.notebook_timeout + 120
             checksums = {sub.student: sub.checksum for sub in work.grade}
+            from autograder.preflight import code_fingerprints
+
+            code = code_fingerprints()  # a worker with other code or checks refuses the job
             # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
-            jobs = ((sub.student, build_payload(course, sub, limits, sandbox)) for sub in work.grade)
+            jobs = ((sub.student, build_payload(course, sub, limits, sandbox, code)) for sub in work.grade)
             if scheduler:
                 from autograder.distributed import run_on_dask
-                results = run_on_dask(scheduler, jobs, assignment, sandbox=sandbox)
+                results = run_on_dask(scheduler, jobs, assignment, sandbox=sandbox, deadline_s=deadline)
                 summary.workers = f"Dask scheduler {scheduler}"
             else:
                 n = max(1, min(workers or os.cpu_count() or 1, len(work.grade)))
@@ -220,6 +231,10 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
         if work.grade:
             bar = _progress(len(work.grade), assignment, progress)
             for student, result in results:
+                if "retry" in result:  # the infrastructure failed: not the student's result
+                    summary.retry.append((student, result["retry"]))
+                    bar.update(1)
+                    continue
                 record = {"student": student, "assignment": assignment, "checksum": checksums[student],
                           "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
                 record.update(result)
@@ -257,12 +272,18 @@ class _Background:
 
 
 def _lost_as_results(results, assignment: str):
-    """Turn the pool's WorkerLost and worker exceptions into 'crashed' results."""
+    """Turn the pool's WorkerLost into retries and worker exceptions into 'error' results.
+
+    A lost worker (killed, or past the job deadline, a backstop beyond the engine's own
+    limits) is a failure of the infrastructure: the submission is graded again next run.
+    """
     from autograder.pool import WorkerLost
 
     for student, value in results:
         if isinstance(value, WorkerLost):
-            yield student, lost_result(assignment, student, "crashed", value.reason)
+            yield student, retry_result(f"the grading worker was lost: {value.reason}")
+        elif isinstance(value, Exception) and "WorkerUnfit" in str(value):
+            yield student, retry_result(str(value).strip().splitlines()[-1])
         elif isinstance(value, Exception):  # the worker's own code failed: never the student's doing
             yield student, lost_result(assignment, student, "error",
                                        "the grader failed on this submission: " + str(value).strip().splitlines()[-1])

@@ -65,6 +65,14 @@ def grader_code() -> dict:
             "autograder": fingerprint(ag, skip=("checks",)), "rnnlab": fingerprint(rl)}
 
 
+def code_fingerprints() -> dict:
+    """What a grading job expects of the worker that runs it: the fingerprints of the
+    runtime (``autograder`` without its checks), the hidden checks and ``rnnlab`` on disk."""
+    code = grader_code()
+    return {"runtime": code["autograder"], "checks": fingerprint(code["autograder_dir"] / "checks"),
+            "rnnlab": code["rnnlab"]}
+
+
 def check_course_copies(course: Course, assignment: str, code: dict | None = None) -> None:
     """Refuse when the course folder's own copies of the course code differ from the grader's."""
     code = code or grader_code()

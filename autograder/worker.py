@@ -21,8 +21,27 @@ from pathlib import Path
 from autograder.course import Course, Submission
 
 
-def build_payload(course: Course, sub: Submission, limits, sandbox: bool) -> dict:
-    """The job for one submission: its top-level ``.ipynb`` files and the assignment's sources."""
+class WorkerUnfit(RuntimeError):
+    """This worker cannot grade the job as the client expects (no sandbox, other course code):
+    the job must go to another worker, and nothing is recorded for the student.
+
+    ``WorkerUnfit(message, worker)``: ``worker`` is the Dask worker's address, or "" outside Dask.
+    """
+
+    @property
+    def worker(self) -> str:
+        return self.args[1] if len(self.args) > 1 else ""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def build_payload(course: Course, sub: Submission, limits, sandbox: bool, code: dict | None = None) -> dict:
+    """The job for one submission: its top-level ``.ipynb`` files and the assignment's sources.
+
+    code : :func:`autograder.preflight.code_fingerprints` of the client; a worker whose own
+        copy differs refuses the job (:class:`WorkerUnfit`).
+    """
     notebooks = {}
     for rel in sub.files:
         if "/" not in rel and rel.endswith(".ipynb"):
@@ -31,7 +50,61 @@ def build_payload(course: Course, sub: Submission, limits, sandbox: bool) -> dic
                 notebooks[rel] = fh.read()
     sources = {p.name: p.read_bytes() for p in sorted((course.source / sub.assignment).glob("*.ipynb"))}
     return {"assignment": sub.assignment, "student": sub.student, "notebooks": notebooks,
-            "sources": sources, "limits": limits.to_dict(), "sandbox": bool(sandbox)}
+            "sources": sources, "limits": limits.to_dict(), "sandbox": bool(sandbox), "code": code}
+
+
+def retry_result(reason: str) -> dict:
+    """What a job comes back as when the grading infrastructure failed (a lost worker or
+    scheduler, a cancelled job, a worker unfit to grade): nothing is journaled or merged, and
+    a plain rerun grades the submission."""
+    return {"retry": reason}
+
+
+_loaded_checks = None  # fingerprint of the checks this process imported
+
+
+def _where() -> tuple:
+    """(how to name this worker in a message, its Dask address or "")."""
+    try:
+        from distributed import get_worker
+
+        address = get_worker().address
+        return f"Dask worker {address}", address
+    except (ImportError, ValueError):
+        import socket
+
+        return f"worker {socket.gethostname()}:{os.getpid()}", ""
+
+
+def check_fit(payload: dict) -> None:
+    """Raise :class:`WorkerUnfit` unless this worker has the client's course code and, when
+    asked, a working sandbox; reload the hidden checks when they changed on disk since this
+    process imported them (a long-lived worker would otherwise grade with the old ones)."""
+    global _loaded_checks
+    import sys
+
+    from autograder import preflight, sandbox
+
+    expected = payload.get("code")
+    if expected:
+        here = preflight.code_fingerprints()
+        differ = sorted(k for k in expected if expected[k] != here.get(k))
+        if differ:
+            name, address = _where()
+            raise WorkerUnfit(f"{name} has other {' and '.join(differ)} code than the client: reinstall the "
+                              "course package on it and restart it", address)
+        if _loaded_checks is not None and _loaded_checks != here["checks"]:
+            for name in [m for m in sys.modules if m.startswith("autograder.checks.") and m != "autograder.checks.base"]:
+                del sys.modules[name]
+            from autograder import engine
+
+            engine._source_cache.clear()
+        _loaded_checks = here["checks"]
+    if payload.get("sandbox"):
+        ok, why = sandbox.available()
+        if not ok:
+            name, address = _where()
+            raise WorkerUnfit(f"{name} cannot start the sandbox: {why}", address)
 
 
 def _empty_result(assignment: str, student: str, status: str, reason: str) -> dict:
@@ -52,6 +125,7 @@ def grade_payload(payload: dict) -> dict:
     from autograder.limits import Limits
 
     started = time.monotonic()
+    check_fit(payload)  # WorkerUnfit: the client sends the job elsewhere
     tmp = Path(tempfile.mkdtemp(prefix="rnngrade-job-"))
     try:
         (tmp / "submission").mkdir()
