@@ -183,6 +183,8 @@ def test_worker_killed_midway_loses_no_student(course, cluster):
 
 
 def test_worker_without_the_sandbox_joining_midway_is_excluded(course, cluster):
+    """The unfit worker joins, then the only good one is killed: every job left reaches the
+    unfit worker, which refuses it; none may become a grade, and a rerun grades them all."""
     course, students = course
     address = cluster.start_scheduler()
     cluster.start_worker("good")
@@ -191,11 +193,23 @@ def test_worker_without_the_sandbox_joining_midway_is_excluded(course, cluster):
     thread, out = _grade_in_thread(course, address)
     _wait_for(lambda: _journaled(course) >= 1, what="first result")
     # No bwrap on its PATH: the worker cannot start the sandbox.
-    venv_bin = str(Path(sys.prefix) / "bin")
-    cluster.start_worker("nobwrap", env={"PATH": venv_bin})
+    cluster.start_worker("nobwrap", env={"PATH": str(Path(sys.prefix) / "bin")})
+    with _client(address) as client:
+        cluster.wait_workers(client, 2)
+    cluster.kill("good")
     thread.join(600)
     summary = out["summary"]
-    assert not summary.retry, summary.lines()
+    assert summary.retry, summary.lines()
+    assert any("cannot start the sandbox" in why for _, why in summary.retry), summary.retry
+    for record in summary.graded:
+        assert record["result"]["status"] == "graded", record["result"]["reasons"]
+    # A run refuses to start while a worker cannot sandbox: the instructor replaces it.
+    cluster.kill("nobwrap")
+    cluster.start_worker("fresh")
+    with _client(address) as client:
+        cluster.wait_workers(client, 1)
+    again = grade_assignment(course, "fixture", LIMITS, scheduler=address, progress=False)
+    assert not again.retry, again.lines()
     _assert_graded_once_and_right(course, students)
 
 
