@@ -10,8 +10,9 @@ The run, step by step (each step is safe to interrupt with SIGKILL):
    graded;
 3. grade in parallel: each job carries the submission's bytes to a persistent worker (or a
    Dask worker), which grades it on a throwaway copy and returns JSON;
-4. as each result arrives, the main process journals it atomically, places the autograded
-   notebook and merges the scores into the gradebook, then marks the record merged;
+4. as each result arrives, the main process journals it atomically; in batches (every 64
+   results or 2 s), it places the autograded notebooks, merges the scores into the gradebook
+   in one session, then marks the records merged;
 5. print a summary listing every submission that was not cleanly graded, and why; a job
    lost to the infrastructure (a worker or scheduler lost, a worker unfit to grade) is not
    recorded at all, so a plain rerun grades it.
@@ -150,14 +151,46 @@ def _original_ids(course: Course) -> dict[str, str]:
 
 def commit(course: Course, journal: Journal, record: dict, originals: dict[str, str]) -> None:
     """Place the autograded notebook and merge the record, then mark it merged (idempotent)."""
-    notebooks = record.pop("autograded_notebooks", None) or {}
-    if notebooks:
-        gradebook.place_autograded(course, record["student"], record["assignment"], notebooks)
-    else:
-        gradebook.clear_autograded(course, record["student"], record["assignment"])
-    gradebook.merge(course, record, originals.get(record["student"]))
-    record["merged"] = True
-    journal.write(record)
+    commit_many(course, journal, [record], originals)
+
+
+def commit_many(course: Course, journal: Journal, records: list[dict], originals: dict[str, str]) -> None:
+    """:func:`commit` for several journaled records, with one gradebook session for all."""
+    for record in records:
+        notebooks = record.pop("autograded_notebooks", None) or {}
+        if notebooks:
+            gradebook.place_autograded(course, record["student"], record["assignment"], notebooks)
+        else:
+            gradebook.clear_autograded(course, record["student"], record["assignment"])
+    gradebook.merge_many(course, [(r, originals.get(r["student"])) for r in records])
+    for record in records:
+        record["merged"] = True
+        # Not fsync'ed: if a crash loses this flag, the next run merges the record again,
+        # which is idempotent; the graded record itself was written durably before.
+        journal.write(record, durable=False)
+
+
+class _Batcher:
+    """Collects journaled records and commits them together: when ``size`` are waiting, when
+    the oldest has waited ``seconds``, or at :meth:`flush`. A crash in between costs a merge
+    on the next run (the records are journaled as graded, not merged), never a regrade."""
+
+    def __init__(self, course, journal, originals, size: int = 64, seconds: float = 2.0):
+        self.course, self.journal, self.originals = course, journal, originals
+        self.size, self.seconds = size, seconds
+        self.waiting, self.since = [], 0.0
+
+    def add(self, record: dict) -> None:
+        if not self.waiting:
+            self.since = time.monotonic()
+        self.waiting.append(record)
+        if len(self.waiting) >= self.size or time.monotonic() - self.since >= self.seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.waiting:
+            commit_many(self.course, self.journal, self.waiting, self.originals)
+            self.waiting = []
 
 
 def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: bool = True,
@@ -225,24 +258,29 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
                 results = _lost_as_results(pool.run(jobs, deadline_s=deadline), assignment)
                 summary.workers = f"{n} local worker(s), sandbox {'on' if sandbox else 'off'}"
         ensured.result()
+        batch = _Batcher(course, journal, originals)
         for record in work.merge_only:
-            commit(course, journal, record, originals)
+            batch.add(record)
             summary.merged_only.append(record["student"])
+        batch.flush()
         if work.grade:
             bar = _progress(len(work.grade), assignment, progress)
-            for student, result in results:
-                if "retry" in result:  # the infrastructure failed: not the student's result
-                    summary.retry.append((student, result["retry"]))
+            try:
+                for student, result in results:
+                    if "retry" in result:  # the infrastructure failed: not the student's result
+                        summary.retry.append((student, result["retry"]))
+                        bar.update(1)
+                        continue
+                    record = {"student": student, "assignment": assignment, "checksum": checksums[student],
+                              "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
+                    record.update(result)
+                    journal.write(record)  # graded: a crash after this point costs a merge, not a regrade
+                    batch.add(record)
+                    summary.graded.append(record)
                     bar.update(1)
-                    continue
-                record = {"student": student, "assignment": assignment, "checksum": checksums[student],
-                          "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
-                record.update(result)
-                journal.write(record)  # graded: a crash after this point costs a merge, not a regrade
-                commit(course, journal, record, originals)
-                summary.graded.append(record)
-                bar.update(1)
-                bar.set_postfix_str(f"{student}: {record['result']['status']}")
+                    bar.set_postfix_str(f"{student}: {record['result']['status']}")
+            finally:
+                batch.flush()
             bar.close()
     summary.seconds = time.monotonic() - start
     return summary

@@ -1,7 +1,7 @@
 """Merge journaled results into nbgrader's real SQLite gradebook (main process only).
 
 Workers never open ``gradebook.db``: they grade on throwaway copies and return JSON. The
-main process calls :func:`merge` once per result, serially, so there is exactly one writer
+main process alone merges results, in batches (:func:`merge_many`), so there is exactly one writer
 and nbgrader's "database is locked" failure mode cannot arise. A merge is idempotent
 (``update_or_create`` everywhere, scores overwritten, not added), so merging the same
 journal record twice, as a rerun after a crash may do, leaves the same gradebook.
@@ -90,7 +90,16 @@ def _read_timestamp(folder: Path):
 
 
 def merge(course: Course, record: dict, original_id: str | None = None) -> None:
-    """Write one journal record (see :mod:`autograder.journal`) into the gradebook.
+    """Write one journal record into the gradebook (see :func:`merge_many`)."""
+    merge_many(course, [(record, original_id)])
+
+
+def merge_many(course: Course, items) -> None:
+    """Write journal records into the gradebook in one session and one transaction.
+
+    items : ``[(record, original_id or None), ...]``. Opening nbgrader's Gradebook and
+    committing cost more than a record's own rows: a class streaming back from a cluster is
+    merged in batches so that the client keeps up with the workers.
 
     ``record["result"]`` is a :class:`autograder.grades.GradeResult` as a dict: its
     ``grades`` map a key to ``{"notebook", "grade_id", "points", "max_points", ...}``.
@@ -102,36 +111,54 @@ def merge(course: Course, record: dict, original_id: str | None = None) -> None:
 
     from sqlalchemy.exc import SAWarning
 
-    student, assignment = record["student"], record["assignment"]
-    result = record["result"]
-    status = result["status"]
-    scored = {(notebook_stem(g["notebook"]), g["grade_id"]): g for g in result.get("grades", {}).values()}
+    items = list(items)
+    if not items:
+        return
     with open_gradebook(course) as gb, warnings.catch_warnings():
         # nbgrader's add_submission builds objects before adding them to the session and
         # SQLAlchemy warns about it on every new submission; the rows are written correctly.
         warnings.simplefilter("ignore", SAWarning)
-        extra = {"lms_user_id": original_id} if original_id else {}
-        gb.update_or_create_student(student, **extra)
-        timestamp = _read_timestamp(course.submission_dir(student, assignment))
-        kwargs = {"timestamp": timestamp} if timestamp else {}
-        submission = gb.update_or_create_submission(assignment, student, **kwargs)
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                if grade.manual_score is not None:
-                    continue  # a human's decision in formgrader outranks any rerun
-                # A grader failure (status error) is never a score, whatever it recorded.
-                got = scored.get((nb.name, grade.name)) if status != "error" else None
-                if got is not None:
-                    grade.auto_score = float(got["points"])
-                    grade.needs_manual_grade = False
-                elif status == "error" or grade.cell_type == "markdown":
-                    grade.auto_score = None
-                    grade.needs_manual_grade = True
-                else:
-                    grade.auto_score = 0.0
-                    grade.needs_manual_grade = False
-            nb.flagged = status != "graded"
-        gb.db.commit()
+        # nbgrader's update_or_create_* commit after every row; one commit per batch instead
+        # (each SQLite commit is an fsync), so those calls only flush.
+        commit = gb.db.commit
+        gb.db.commit = gb.db.flush
+        try:
+            for record, original_id in items:
+                _merge_record(gb, course, record, original_id)
+            commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+        finally:
+            del gb.db.commit
+
+
+def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> None:
+    student, assignment = record["student"], record["assignment"]
+    result = record["result"]
+    status = result["status"]
+    scored = {(notebook_stem(g["notebook"]), g["grade_id"]): g for g in result.get("grades", {}).values()}
+    extra = {"lms_user_id": original_id} if original_id else {}
+    gb.update_or_create_student(student, **extra)
+    timestamp = _read_timestamp(course.submission_dir(student, assignment))
+    kwargs = {"timestamp": timestamp} if timestamp else {}
+    submission = gb.update_or_create_submission(assignment, student, **kwargs)
+    for nb in submission.notebooks:
+        for grade in nb.grades:
+            if grade.manual_score is not None:
+                continue  # a human's decision in formgrader outranks any rerun
+            # A grader failure (status error) is never a score, whatever it recorded.
+            got = scored.get((nb.name, grade.name)) if status != "error" else None
+            if got is not None:
+                grade.auto_score = float(got["points"])
+                grade.needs_manual_grade = False
+            elif status == "error" or grade.cell_type == "markdown":
+                grade.auto_score = None
+                grade.needs_manual_grade = True
+            else:
+                grade.auto_score = 0.0
+                grade.needs_manual_grade = False
+        nb.flagged = status != "graded"
 
 
 def place_autograded(course: Course, student: str, assignment: str, notebooks: dict[str, str]) -> None:
