@@ -76,7 +76,7 @@ class Row:
 
     @property
     def pending_cells(self) -> list[CellScore]:
-        return [c for c in self.cells if c.pending]
+        return sorted((c for c in self.cells if c.pending), key=lambda c: (c.notebook, c.grade_id))
 
     @property
     def seconds(self) -> float | None:
