@@ -1,9 +1,9 @@
 """``rnngrade feedback``: per-student HTML feedback that never shows hidden tests.
 
 ``feedback/<student>/<assignment>/<notebook>.html`` (nbgrader's layout, so ``nbgrader
-release_feedback`` hands it out) lists each test cell of the notebook with its name, the
-points earned and every message the grader recorded for it: the visible tests' messages,
-and for each hidden case its name and whether it passed.
+release_feedback`` hands it out) lists each graded cell of the notebook, tests and written
+answers, with its name, the points earned and every message the grader recorded for it: the
+visible tests' messages, and for each hidden case its name and whether it passed.
 
 nbgrader's own feedback is the graded notebook itself, hidden tests' source included, and
 a failing hidden test's traceback repeats its lines. Here the page is built only from the
@@ -171,7 +171,7 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
         parts.append("<p>Notes from the grader:</p><ul>")
         parts += [f"<li>{e(redact(f, secret_lines, True))}</li>" for f in res["flags"]]
         parts.append("</ul>")
-    parts.append("<table><thead><tr><th>Test</th><th>Points</th><th>Result</th><th>Details</th></tr></thead><tbody>")
+    parts.append("<table><thead><tr><th>Test or answer</th><th>Points</th><th>Result</th><th>Details</th></tr></thead><tbody>")
     parts += rows
     parts.append("</tbody></table>")
     # Comments on cells that carry no points (a code answer, say) would otherwise be lost.
