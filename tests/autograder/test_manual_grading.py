@@ -177,3 +177,22 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
     assert "<tr><td>full</td>" not in report.split("Awaiting manual grading")[1].split("<h2>")[0]
     assert "1 submission has 4 points awaiting manual grading in formgrader." in report  # the blank one
     assert _formgrader_scores(a1_course)["full"] == (final, total, False)
+
+
+def test_a_result_not_yet_in_the_gradebook_shows_the_same_waiting_points(a1_course, capsys):
+    # A run killed between journaling a result and merging it: until the next run merges it,
+    # feedback and export must still count the written answers (as the merge will).
+    from autograder.journal import Journal
+    from autograder.results import class_rows
+
+    journal = Journal(a1_course, A1)
+    record = dict(journal.records()["blank"], student="late", merged=False)
+    journal.write(record)
+
+    row = next(r for r in class_rows(a1_course, A1) if r.student == "late")
+    total, pending = AUTO + sum(WRITTEN.values()), sum(WRITTEN.values())
+    assert (row.points, row.max_points, row.pending_points) == (0.0, total, pending)
+    assert any("not yet written to the gradebook" in reason for reason in row.reasons)
+    assert cli.main(["feedback", A1, "--student", "late", "--course", str(a1_course.root)]) == 0
+    page = (a1_course.feedback_dir("late", A1) / f"{A1}.html").read_text()
+    assert f"Score: {0:g} of {total:g} points, {pending:g} awaiting manual grading." in _text(page)
