@@ -60,29 +60,49 @@ class CollectReport:
     placed: list[Placed] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)  # original id -> safe id
+    dry_run: bool = False
 
     def lines(self) -> list[str]:
+        """The report printed by ``rnngrade collect``: every file, where it went and why.
+
+        Every placed file is listed, not only counted, so that an instructor can check a
+        collection against the LMS's list of submissions; a dry run says so first and last,
+        since its lines describe what would happen.
+        """
         out = []
+        if self.dry_run:
+            out.append("DRY RUN: nothing was changed. This is what rnngrade collect would do:")
         counts = {}
         for p in self.placed:
             counts[p.action] = counts.get(p.action, 0) + 1
-        out.append("collected: " + (", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing"))
-        for original, safe in sorted(self.renamed.items()):
-            out.append(f"  renamed student {original!r} -> {safe!r}")
-        for p in self.placed:
-            if p.note:
-                out.append(f"  {p.student}/{p.assignment}: {p.note}")
+        summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing"
+        out.append(("would collect: " if self.dry_run else "collected: ") + summary
+                   + f"; {len(self.renamed)} student id(s) renamed; {len(self.unmatched)} file(s) not placed")
+        if self.placed:
+            out.append(f"{'would place' if self.dry_run else 'placed'} {len(self.placed)} file(s):")
+            width = max(len(p.action) for p in self.placed)
+            for p in self.placed:
+                note = f"  ({p.note})" if p.note else ""
+                out.append(f"  {p.action:{width}s}  {p.source} -> {p.dest}{note}")
+        if self.renamed:
+            out.append(f"{'would rename' if self.dry_run else 'renamed'} {len(self.renamed)} student id(s) "
+                       f"(not plain [A-Za-z0-9._-]; originals {'would be ' if self.dry_run else ''}kept in "
+                       ".rnngrade/student_ids.json):")
+            for original, safe in sorted(self.renamed.items()):
+                out.append(f"  {original!r} -> {safe!r}")
         if self.unmatched:
             out.append(f"could not place {len(self.unmatched)} file(s):")
             for u in self.unmatched:
                 kept = f" (copy kept at {u.kept_at})" if u.kept_at else ""
                 out.append(f"  {u.source}: {u.reason}{kept}")
+        if self.dry_run:
+            out.append("DRY RUN: nothing was written to submitted/ or .rnngrade/; rerun without --dry-run to collect.")
         return out
 
     def to_json(self) -> str:
         return json.dumps({"placed": [asdict(p) for p in self.placed],
                            "unmatched": [asdict(u) for u in self.unmatched],
-                           "renamed": self.renamed}, indent=1, ensure_ascii=False)
+                           "renamed": self.renamed, "dry_run": self.dry_run}, indent=1, ensure_ascii=False)
 
 
 class Collector:
@@ -97,7 +117,7 @@ class Collector:
         self.notebooks = {a: self._notebooks_or_empty(a) for a in self.assignments}
         self.zip_limits = zip_limits
         self.dry_run = dry_run
-        self.report = CollectReport()
+        self.report = CollectReport(dry_run=dry_run)
         self._seen: dict[tuple[str, str, str], str] = {}  # (student, assignment, nb) -> source
 
     def _notebooks_or_empty(self, assignment):
@@ -182,11 +202,13 @@ class Collector:
                 action = "unchanged"
             else:
                 action = "replaced"
+                backup = (self.course.state / "replaced" / sid.safe / assignment
+                          / f"{notebook}.{time.strftime('%Y%m%dT%H%M%S')}.ipynb")
                 if not self.dry_run:
-                    backup = (self.course.state / "replaced" / sid.safe / assignment
-                              / f"{notebook}.{time.strftime('%Y%m%dT%H%M%S')}.ipynb")
                     backup.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(dest, backup)
+                note = (note + "; " if note else "") + \
+                    f"earlier copy {'would be ' if self.dry_run else ''}kept at {backup.relative_to(self.course.root)}"
         if action != "unchanged" and not self.dry_run:
             _ensure_real_dirs(self.course.root, folder)
             atomic_write_bytes(dest, data)

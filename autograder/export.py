@@ -3,7 +3,15 @@
 ``grades.csv`` has one row per student and assignment (see :mod:`autograder.results`:
 students with no submission, refused folders, ungraded and failed submissions included,
 each with its status and reason). Scores come from the gradebook, so a score a grader
-changed in formgrader is the one exported (``manual`` = yes).
+gave or changed in formgrader is the one exported:
+
+- ``points`` : the points earned so far, manual scores included;
+- ``max_points`` : every point of the assignment, written answers included;
+- ``manual`` : ``yes`` when a grader gave at least one score by hand in formgrader (a
+  written answer graded, or an automatic score overridden), as before;
+- ``pending_manual_points`` : the points of cells still waiting for a grader in formgrader
+  (written answers not graded yet); they are in ``max_points`` but not in ``points``, so a
+  row is final only when this is 0. Empty when the submission has no grades at all.
 
 ``tests.csv`` has one row per test cell: how many graded submissions earned full, partial
 and no points, the pass rate (full points over submissions that have a result for the
@@ -24,7 +32,7 @@ from autograder.feedback import is_hidden_case
 from autograder.results import Row, class_rows
 
 GRADE_COLUMNS = ["assignment", "student", "status", "points", "max_points", "manual",
-                 "reasons", "flags", "graded_at", "checksum"]
+                 "pending_manual_points", "reasons", "flags", "graded_at", "checksum"]
 TEST_COLUMNS = ["assignment", "notebook", "grade_id", "case", "max_points", "submissions",
                 "full", "partial", "zero", "pass_rate", "mean_points"]
 
@@ -46,7 +54,7 @@ def grade_rows(rows: list[Row]) -> list[list[str]]:
         rec = r.record or {}
         out.append([_cell(x) for x in (
             r.assignment, r.student, r.status, r.points, r.max_points, r.manual,
-            " | ".join(r.reasons), " | ".join(r.flags),
+            r.pending_points, " | ".join(r.reasons), " | ".join(r.flags),
             _iso(rec.get("graded_at")), rec.get("checksum", ""))])
     return out
 

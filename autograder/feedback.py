@@ -1,9 +1,9 @@
 """``rnngrade feedback``: per-student HTML feedback that never shows hidden tests.
 
 ``feedback/<student>/<assignment>/<notebook>.html`` (nbgrader's layout, so ``nbgrader
-release_feedback`` hands it out) lists each test cell of the notebook with its name, the
-points earned and every message the grader recorded for it: the visible tests' messages,
-and for each hidden case its name and whether it passed.
+release_feedback`` hands it out) lists each graded cell of the notebook, tests and written
+answers, with its name, the points earned and every message the grader recorded for it: the
+visible tests' messages, and for each hidden case its name and whether it passed.
 
 nbgrader's own feedback is the graded notebook itself, hidden tests' source included, and
 a failing hidden test's traceback repeats its lines. Here the page is built only from the
@@ -14,6 +14,13 @@ journal's messages, and those are filtered twice before they are shown:
   list, a tuple with a non-integer) is replaced by "(hidden)"; integer tuples, which are
   shapes, stay.
 
+Every point of the notebook is on the page. The grades come from the same rows as
+``grades.csv`` (:func:`autograder.results.class_rows`), so the page's total is the exported
+one: a written answer that no grader has scored yet shows as "awaiting manual grading (0 of
+2)" and the total says how many points are still waiting; once a grader scores it in
+formgrader, the page shows that score and the grader's comment. Rerun ``rnngrade feedback``
+after grading by hand.
+
 Everything on the page is HTML-escaped; it has no scripts and no external resources.
 """
 from __future__ import annotations
@@ -23,7 +30,8 @@ import re
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem
-from autograder.journal import Journal, atomic_write_text
+from autograder.journal import atomic_write_text
+from autograder.results import CellScore, class_rows
 
 # Message names the engine uses for visible tests and whole-notebook problems
 # (autograder.scoring, autograder.engine); every other name is a hidden case.
@@ -83,20 +91,77 @@ def redact(message: str, secret_lines: set[str], hidden_case: bool) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.pass{color:#146c2e}.fail{color:#a4161a}pre{white-space:pre-wrap;margin:0;font-size:.9em}
-.status{padding:.6rem;border-radius:4px;background:#f6f6f6}"""
+.status{padding:.6rem;border-radius:4px;background:#f6f6f6}.pending{color:#8a5a00}"""
 
 
-def render(record: dict, notebook: str, secret_lines: set[str], assignment_title: str = "") -> str:
-    """The feedback page of one notebook of one submission (a complete HTML document)."""
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def score_line(earned: float, possible: float, pending: float) -> str:
+    """The page's total in words: "17 of 21 points, 4 awaiting manual grading"."""
+    text = f"{_points(earned)} of {_points(possible)} points"
+    if pending:
+        text += f", {_points(pending)} awaiting manual grading"
+    return text
+
+
+def render(record: dict, notebook: str, secret_lines: set[str], assignment_title: str = "",
+           cells: list[CellScore] | None = None, comments: dict | None = None,
+           order: list[str] | None = None) -> str:
+    """The feedback page of one notebook of one submission (a complete HTML document).
+
+    record : the journal record (status, reasons, and each test's messages).
+    cells : the submission's graded cells as the gradebook holds them
+        (:attr:`autograder.results.Row.cells`); their scores, manual ones included, win over
+        the record's, and cells the engine does not score (written answers) come only from
+        here. None: the record's scores alone.
+    comments : (notebook, cell name) -> a grader's comment from formgrader.
+    order : grade ids in the order of the notebook (default: alphabetical).
+    """
     e = html.escape
     res = record["result"]
-    grades = [g for g in res.get("grades", {}).values() if notebook_stem(g.get("notebook")) in (notebook, "")]
-    earned = sum(g["points"] for g in grades)
-    possible = sum(g["max_points"] for g in grades)
+    auto = {g["grade_id"]: g for g in res.get("grades", {}).values()
+            if notebook_stem(g.get("notebook")) in (notebook, "")}
+    booked = {c.grade_id: c for c in (cells or []) if notebook_stem(c.notebook) in (notebook, "")}
+    rank = {gid: i for i, gid in enumerate(order or [])}
+    ids = sorted(set(auto) | set(booked), key=lambda gid: (rank.get(gid, len(rank)), gid))
+    rows, earned, possible, pending = [], 0.0, 0.0, 0.0
+    for gid in ids:
+        g, c = auto.get(gid, {}), booked.get(gid)
+        max_points = c.max_points if c else g["max_points"]
+        points = c.points if c else g["points"]
+        possible += max_points
+        earned += points
+        if c is not None and c.pending:
+            pending += max_points
+            shown = f"<span class='pending'>awaiting manual grading ({_points(points)} of {_points(max_points)})</span>"
+            result = "awaiting manual grading"
+        else:
+            shown = f"{_points(points)} / {_points(max_points)}"
+            result = "graded by hand" if c is not None and c.manual else g.get("status", "")
+        details = []
+        for m in g.get("messages", []):
+            hidden = is_hidden_case(m)
+            mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
+            label = ("hidden case " if hidden else "") + m["name"]
+            text = redact(m.get("message", ""), secret_lines, hidden)
+            details.append(f"<p>{e(label)}: {mark}</p><pre>{e(text)}</pre>")
+        if c is not None and c.comment:
+            details.append(f"<p>Comment from your grader:</p><pre>{e(c.comment)}</pre>")
+        if c is not None and c.pending:
+            details.append("<p>A written answer: a grader will score it by hand.</p>"
+                           if c.cell_type == "markdown" else
+                           "<p>The automatic grader could not score this cell: a grader will score it by hand.</p>")
+        rows.append(f"<tr><td>{e(gid)}</td><td>{shown}</td><td>{e(result)}</td><td>{''.join(details)}</td></tr>")
+
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              f"<title>Feedback: {e(record['assignment'])} / {e(notebook)}</title><style>{_CSS}</style></head><body>",
              f"<h1>Feedback on {e(assignment_title or record['assignment'])}: {e(notebook)}.ipynb</h1>",
-             f"<p>Student: <b>{e(record['student'])}</b>. Score: <b>{earned:g} / {possible:g}</b> points.</p>"]
+             f"<p>Student: <b>{e(record['student'])}</b>. Score: <b>{e(score_line(earned, possible, pending))}</b>.</p>"]
+    if pending:
+        parts.append("<p class='pending'>This score is not final: the points awaiting manual grading "
+                     "are not counted yet. This page will be updated once they are graded.</p>")
     status = res["status"]
     if status != "graded" or res.get("reasons"):
         parts.append(f"<div class='status'><p>Grading status: <b>{e(status)}</b></p><ul>")
@@ -106,19 +171,16 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
         parts.append("<p>Notes from the grader:</p><ul>")
         parts += [f"<li>{e(redact(f, secret_lines, True))}</li>" for f in res["flags"]]
         parts.append("</ul>")
-    parts.append("<table><thead><tr><th>Test</th><th>Points</th><th>Result</th><th>Details</th></tr></thead><tbody>")
-    for g in sorted(grades, key=lambda g: g["grade_id"]):
-        msgs = g.get("messages", [])
-        details = []
-        for m in msgs:
-            hidden = is_hidden_case(m)
-            mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
-            label = ("hidden case " if hidden else "") + m["name"]
-            text = redact(m.get("message", ""), secret_lines, hidden)
-            details.append(f"<p>{e(label)}: {mark}</p><pre>{e(text)}</pre>")
-        parts.append(f"<tr><td>{e(g['grade_id'])}</td><td>{g['points']:g} / {g['max_points']:g}</td>"
-                     f"<td>{e(g.get('status', ''))}</td><td>{''.join(details)}</td></tr>")
+    parts.append("<table><thead><tr><th>Test or answer</th><th>Points</th><th>Result</th><th>Details</th></tr></thead><tbody>")
+    parts += rows
     parts.append("</tbody></table>")
+    # Comments on cells that carry no points (a code answer, say) would otherwise be lost.
+    others = [(name, text) for (nb, name), text in sorted((comments or {}).items())
+              if notebook_stem(nb) in (notebook, "") and name not in booked]
+    if others:
+        parts.append("<h2>Comments from your grader</h2><table><thead><tr><th>Cell</th><th>Comment</th></tr></thead><tbody>")
+        parts += [f"<tr><td>{e(name)}</td><td><pre>{e(text)}</pre></td></tr>" for name, text in others]
+        parts.append("</tbody></table>")
     parts.append("<p>Hidden tests run your functions on inputs you have not seen; their inputs, "
                  "expected values and code are not shown here. A failed hidden case names the "
                  "kind of input: test your function on such inputs yourself.</p></body></html>")
@@ -126,7 +188,11 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
 
 
 def write_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
-    """Write the feedback pages of every journaled (or the named) submission; returns the paths."""
+    """Write the feedback pages of every journaled (or the named) submission; returns the paths.
+
+    Scores are read from the gradebook where it has them (manual grades from formgrader
+    included), so rerun this after grading written answers by hand.
+    """
     import json
 
     sources = {p.stem: json.loads(p.read_text(encoding="utf-8"))
@@ -134,12 +200,18 @@ def write_feedback(course: Course, assignment: str, students: list[str] | None =
     if not sources:
         raise ValueError(f"assignment {assignment!r} has no source notebooks in {course.source / assignment}")
     secret = set().union(*(hidden_lines(nb) for nb in sources.values()))
+    order = {name: [c["metadata"]["nbgrader"]["grade_id"] for c in nb.get("cells", [])
+                    if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")]
+             for name, nb in sources.items()}
     written = []
-    for student, record in sorted(Journal(course, assignment).records().items()):
-        if students and student not in students:
+    for row in class_rows(course, assignment):
+        if row.record is None or (students and row.student not in students):
             continue
         for notebook in sources:
-            path = course.feedback_dir(student, assignment) / f"{notebook}.html"
-            atomic_write_text(path, render(record, notebook, secret))
+            path = course.feedback_dir(row.student, assignment) / f"{notebook}.html"
+            # A row without gradebook cells (no gradebook yet) falls back to the record alone.
+            page = render(row.record, notebook, secret, cells=row.cells or None, comments=row.comments,
+                          order=order[notebook])
+            atomic_write_text(path, page)
             written.append(path)
     return written

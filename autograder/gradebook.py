@@ -14,7 +14,9 @@ read our results like their own:
 - submission: created with the time in ``timestamp.txt`` when present;
 - each grade cell: ``auto_score`` = the points the engine gave (nbgrader's auto scores are
   points, not fractions), ``needs_manual_grade`` False; a manual score given in formgrader
-  is never overwritten;
+  is never overwritten; a cell the engine does not score (a written answer, or every cell
+  when the grader failed) gets no ``auto_score`` and ``needs_manual_grade`` True, which is
+  how formgrader lists it as waiting for a human (:func:`needs_manual_grade`);
 - each submitted notebook: ``flagged`` when the status is not ``graded`` (timeout, crashed,
   malformed, tampered, wrong-assignment, missing, error), so the flag shows in formgrader.
 """
@@ -89,6 +91,17 @@ def _read_timestamp(folder: Path):
         return None
 
 
+def needs_manual_grade(status: str, cell_type: str) -> bool:
+    """Whether a grade cell the engine gave no score waits for a human in formgrader.
+
+    A markdown grade cell (a written answer) always does: no test can score prose. When the
+    grader itself failed (status ``error``) every unscored cell does, so the instructor sees
+    it rather than a silent zero. Any other unscored cell (a missing or unreadable notebook)
+    scores 0.
+    """
+    return status == "error" or cell_type == "markdown"
+
+
 def merge(course: Course, record: dict, original_id: str | None = None) -> None:
     """Write one journal record into the gradebook (see :func:`merge_many`)."""
     merge_many(course, [(record, original_id)])
@@ -152,7 +165,7 @@ def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> 
             if got is not None:
                 grade.auto_score = float(got["points"])
                 grade.needs_manual_grade = False
-            elif status == "error" or grade.cell_type == "markdown":
+            elif needs_manual_grade(status, grade.cell_type):
                 grade.auto_score = None
                 grade.needs_manual_grade = True
             else:

@@ -2,8 +2,9 @@
 
 Three figures, drawn with matplotlib and embedded as base64 PNG (the page opens offline
 and can be mailed): the histogram of total scores, the pass rate of each test cell, and
-the grading time of each submission against its notebook's own execution time. Below them,
-every submission that is not cleanly graded (timeout, crash, malformed, tampered, wrong
+the grading time of each submission against its notebook's own execution time. Then the
+points still waiting for a grader in formgrader (written answers): how many submissions and
+points in all, per cell, and per student. Below them, every submission that is not cleanly graded (timeout, crash, malformed, tampered, wrong
 assignment, missing, grader error, not graded yet, changed, refused) with its reasons, and
 the flags of graded ones (shortcut uses, restored metadata). Everything is HTML-escaped.
 """
@@ -40,7 +41,10 @@ def score_histogram(rows: list[Row]):
                 color="#3b75af", edgecolor="white")
     ax.set_xlabel("total score (points)")
     ax.set_ylabel("number of submissions")
-    ax.set_title(f"Scores of {len(scored)} graded submissions")
+    waiting = sum(1 for r in scored if r.pending_points)
+    # A histogram of provisional scores must say so, or it reads as the final distribution.
+    ax.set_title(f"Scores of {len(scored)} graded submissions"
+                 + (f" ({waiting} still awaiting manual grading)" if waiting else ""))
     return fig
 
 
@@ -80,6 +84,44 @@ def grading_times(rows: list[Row]):
     return fig
 
 
+def pending_summary(rows: list[Row]) -> str:
+    """One sentence on the points awaiting manual grading, e.g. "2 submissions have 8 points
+    awaiting manual grading in formgrader" (the same sentence on the page and in tests)."""
+    waiting = [r for r in rows if r.pending_points]
+    if not waiting:
+        return "No points await manual grading."
+    total = sum(r.pending_points for r in waiting)
+    noun = "submission has" if len(waiting) == 1 else "submissions have"
+    return f"{len(waiting)} {noun} {total:g} points awaiting manual grading in formgrader."
+
+
+def _pending_section(rows: list[Row]) -> list[str]:
+    e = html.escape
+    waiting = [r for r in rows if r.pending_points]
+    parts = [f"<h2>Awaiting manual grading ({len(waiting)})</h2><p>{e(pending_summary(rows))}</p>"]
+    if not waiting:
+        return parts
+    per_cell = {}
+    for r in waiting:
+        for c in r.pending_cells:
+            n, pts = per_cell.get((c.notebook, c.grade_id), (0, 0.0))
+            per_cell[(c.notebook, c.grade_id)] = (n + 1, pts + c.max_points)
+    parts.append("<p>Grade them in formgrader, then rerun <code>rnngrade feedback</code>, "
+                 "<code>rnngrade export</code> and <code>rnngrade report</code>.</p>"
+                 "<table><tr><th>cell</th><th>submissions waiting</th><th>points waiting</th></tr>")
+    for (nb, gid), (n, pts) in sorted(per_cell.items()):
+        parts.append(f"<tr><td>{e(nb)} / {e(gid)}</td><td>{n}</td><td>{pts:g}</td></tr>")
+    parts.append("</table><table><tr><th>student</th><th>points so far</th><th>points waiting</th>"
+                 "<th>cells waiting</th></tr>")
+    for r in waiting:
+        so_far = "" if r.points is None else f"{r.points:g} / {r.max_points:g}"
+        cells = ", ".join(c.grade_id for c in r.pending_cells)
+        parts.append(f"<tr><td>{e(r.student)}</td><td>{so_far}</td><td>{r.pending_points:g}</td>"
+                     f"<td>{e(cells)}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
 def render(course: Course, assignment: str) -> str:
     """The report page (a complete HTML document)."""
     import matplotlib
@@ -100,10 +142,11 @@ def render(course: Course, assignment: str) -> str:
              "text-align:left;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}</style></head><body>",
              f"<h1>Grading report: {e(assignment)}</h1>",
              f"<p>{len(rows)} students; " + ", ".join(f"{e(k)}: {len(v)}" for k, v in sorted(by_status.items()))
-             + f". Mean score {mean:.2f} over {len(scored)} scored submissions.</p>",
+             + f". Mean score {mean:.2f} over {len(scored)} scored submissions. {e(pending_summary(rows))}</p>",
              "<h2>Scores</h2>", _png(score_histogram(rows)),
              "<h2>Pass rate per test</h2>", _png(pass_rates(stats)),
              "<h2>Grading time</h2>", _png(grading_times(rows))]
+    parts += _pending_section(rows)
     problems = [r for r in rows if r.status not in ("graded", NOT_SUBMITTED)]
     parts.append(f"<h2>Submissions needing attention ({len(problems)})</h2>")
     if problems:

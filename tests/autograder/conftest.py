@@ -1,5 +1,7 @@
-"""Shared fixtures of the orchestration tests: throwaway copies of the fixture course."""
+"""Shared fixtures of the orchestration tests: throwaway copies of the fixture course, and the
+rule for tests that need the sandbox (``@pytest.mark.needs_sandbox``)."""
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -9,6 +11,37 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_COURSE = FIXTURES / "course"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_sandbox: needs bubblewrap; skipped where it cannot start, "
+                                       "a failure when the CI environment variable is set")
+
+
+def under_ci() -> bool:
+    """Whether the environment variable CI is set (GitHub Actions and GitLab set CI=true)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_sandbox(ok: bool, why: str) -> None:
+    """Let a sandbox test run, skip it, or fail it.
+
+    A skipped security test looks green: under CI a sandbox that cannot start must turn the
+    run red, so that a green CI always means the sandbox and hostile-fixture tests ran.
+    """
+    if ok:
+        return
+    if under_ci():
+        pytest.fail(f"the sandbox cannot start and CI is set, so this security test may not be "
+                    f"skipped: {why}", pytrace=False)
+    pytest.skip(f"the sandbox cannot start here: {why}")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("needs_sandbox") is not None:
+        from autograder import sandbox
+
+        require_sandbox(*sandbox.available())
 
 
 def make_course(root: Path) -> Path:

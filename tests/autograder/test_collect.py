@@ -123,3 +123,64 @@ def test_two_files_for_one_student_keep_the_first_and_report_the_second(course_r
     assert len(collector.report.placed) == 1
     assert "second file" in collector.report.unmatched[0].reason
     assert json.loads(collector.report.to_json())["unmatched"][0]["kept_at"]
+
+
+def _downloads(tmp_path) -> Path:
+    """An LMS download with one file of each fate: placed, renamed, refused."""
+    downloads = tmp_path / "dl"
+    downloads.mkdir()
+    (downloads / "alice_fixture.ipynb").write_bytes(_nb("alice"))
+    (downloads / "José_fixture.ipynb").write_bytes(_nb("jose"))
+    (downloads / "dave_a9.ipynb").write_bytes(_nb("dave"))
+    return downloads
+
+
+def test_report_lists_every_file_its_fate_and_why(course_root, tmp_path):
+    course = Course.from_root(course_root)
+    collector = Collector(course)
+    collector.from_lms_folder(_downloads(tmp_path))
+    lines = collector.report.lines()
+    jose = next(p for p in collector.report.placed if p.source.endswith("José_fixture.ipynb"))
+
+    assert lines[0] == "collected: 2 new; 1 student id(s) renamed; 1 file(s) not placed"
+    placed = [line for line in lines if line.lstrip().startswith("new ")]
+    assert len(placed) == 2
+    assert any(f"alice_fixture.ipynb -> submitted{os.sep}alice{os.sep}fixture{os.sep}fixture.ipynb" in line
+               for line in placed)
+    assert any(f"José_fixture.ipynb -> {jose.dest}" in line for line in placed)
+    assert f"  'José' -> {jose.student!r}" in lines
+    dave = next(line for line in lines if "dave_a9.ipynb" in line)
+    assert "known assignment" in dave and "copy kept at .rnngrade" in dave
+    assert not any("DRY RUN" in line for line in lines)
+
+    # Collecting a changed file again says where the replaced copy went.
+    (tmp_path / "dl" / "alice_fixture.ipynb").write_bytes(_nb("alice v2"))
+    again = Collector(course)
+    again.from_lms_folder(tmp_path / "dl")
+    replaced = next(line for line in again.report.lines() if line.lstrip().startswith("replaced"))
+    backup = next((course.state / "replaced" / "alice" / "fixture").iterdir())
+    assert str(backup.relative_to(course.root)) in replaced
+
+
+def test_dry_run_changes_nothing_and_says_so(course_root, tmp_path, capsys):
+    from autograder import cli
+
+    downloads = _downloads(tmp_path)
+    before = _files_under(course_root)
+
+    code = cli.main(["collect", "--lms", str(downloads), "--course", str(course_root), "--dry-run"])
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert _files_under(course_root) == before  # nothing placed, kept, renamed or reported
+    assert out[0] == "DRY RUN: nothing was changed. This is what rnngrade collect would do:"
+    assert out[-1].startswith("DRY RUN: nothing was written")
+    assert out[1].startswith("would collect: 2 new")
+    assert any("alice_fixture.ipynb -> submitted" in line for line in out)
+    assert any("dave_a9.ipynb" in line and "known assignment" in line for line in out)
+
+    # The same command for real places the files and no longer says it changed nothing.
+    assert cli.main(["collect", "--lms", str(downloads), "--course", str(course_root)]) == 0
+    out = capsys.readouterr().out
+    assert "DRY RUN" not in out and out.startswith("collected: 2 new")
+    assert (course_root / "submitted" / "alice" / "fixture" / "fixture.ipynb").read_bytes() == _nb("alice")

@@ -84,3 +84,21 @@ def test_tests_csv_pass_rates_match_a_count_by_hand(class_course, tmp_path):
     assert float(cells["test_scale"]["pass_rate"]) == pytest.approx(3 / 5)
     case_b = next(r for r in rows if r["case"] == "test_add: b")
     assert float(case_b["pass_rate"]) == pytest.approx(4 / 5)
+
+
+def test_pending_manual_points_column_sums_the_cells_waiting_for_a_grader():
+    from autograder.export import GRADE_COLUMNS, grade_rows
+    from autograder.results import CellScore, Row
+
+    cells = [CellScore("nb", "test_a", 3.0, 3.0, False), CellScore("nb", "answer_1", 2.0, 0.0, True, cell_type="markdown"),
+             CellScore("nb", "answer_2", 4.0, 3.5, False, manual=True, cell_type="markdown"),
+             CellScore("nb", "answer_3", 1.5, 0.0, True, cell_type="markdown")]
+    waiting = Row("a1", "ann", "graded", 6.5, 10.5, manual=True, cells=cells)
+    done = Row("a1", "bob", "graded", 3.0, 3.0, cells=cells[:1])
+    absent = Row("a1", "cat", "not-submitted")
+
+    assert GRADE_COLUMNS.index("pending_manual_points") == GRADE_COLUMNS.index("manual") + 1
+    out = {r[1]: dict(zip(GRADE_COLUMNS, r)) for r in grade_rows([waiting, done, absent])}
+    assert (out["ann"]["manual"], out["ann"]["pending_manual_points"]) == ("yes", "3.5")  # 2 + 1.5
+    assert (out["bob"]["manual"], out["bob"]["pending_manual_points"]) == ("no", "0")
+    assert out["cat"]["pending_manual_points"] == ""  # nothing graded: nothing to count

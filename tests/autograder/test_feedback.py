@@ -1,5 +1,7 @@
 """Feedback shows each test's name, points and message, never hidden sources or expected values."""
+import html
 import json
+import re
 
 import numpy as np
 
@@ -114,3 +116,51 @@ def test_scored_hidden_cases_carry_the_flag():
                                                   "max_points": 1.0, "status": "failed",
                                                   "messages": [vars(msg)]}}})
     assert again.grades["t"].messages[0].hidden is True
+
+
+def _cell(grade_id, max_points, points, pending=False, manual=False, cell_type="code", comment=""):
+    from autograder.results import CellScore
+
+    return CellScore("fixture", grade_id, max_points, points, pending, manual, cell_type, comment)
+
+
+def test_written_answers_awaiting_a_grader_are_on_the_page_and_in_the_total():
+    record, _ = _failing_add_record()  # test_add 0 / 3, test_scale 2 / 2
+    cells = [_cell("test_add", 3.0, 0.0), _cell("test_scale", 2.0, 2.0),
+             _cell("answer_why", 2.0, 0.0, pending=True, cell_type="markdown"),
+             _cell("answer_how", 4.0, 0.0, pending=True, cell_type="markdown")]
+
+    page = render(record, "fixture", set(), cells=cells)
+
+    # 2 earned of 3 + 2 + 2 + 4 = 11, with the two written answers' 6 points waiting.
+    assert "Score: <b>2 of 11 points, 6 awaiting manual grading</b>" in page
+    assert "awaiting manual grading (0 of 2)" in page and "awaiting manual grading (0 of 4)" in page
+    assert "This score is not final" in page
+
+
+def test_a_manual_grade_and_comment_replace_the_waiting_line():
+    record, _ = _failing_add_record()
+    comment = "Good, but <script>x</script> say why"
+    cells = [_cell("test_add", 3.0, 2.5, manual=True),  # the grader overrode an automatic 0
+             _cell("test_scale", 2.0, 2.0),
+             _cell("answer_why", 2.0, 1.5, manual=True, cell_type="markdown", comment=comment)]
+
+    page = render(record, "fixture", set(), cells=cells, comments={("fixture", "answer_why"): comment,
+                                                                   ("fixture", "add"): "tidy code"})
+
+    assert "Score: <b>6 of 7 points</b>" in page  # 2.5 + 2 + 1.5 of 3 + 2 + 2
+    assert "awaiting" not in page and "not final" not in page
+    why = re.search(r"<tr><td>answer_why</td>.*?</tr>", page, re.S).group(0)
+    assert "1.5 / 2" in why and "graded by hand" in why and html.escape(comment) in why
+    add = re.search(r"<tr><td>test_add</td>.*?</tr>", page, re.S).group(0)
+    assert "2.5 / 3" in add and "graded by hand" in add and "is wrong at index" in add  # messages stay
+    # A comment on a cell without points (a code answer) is shown too, once.
+    assert page.count("tidy code") == 1 and "<script>" not in page
+
+
+def test_cells_follow_the_notebook_order_when_given():
+    record, _ = _failing_add_record()
+    cells = [_cell("test_add", 3.0, 0.0), _cell("test_scale", 2.0, 2.0),
+             _cell("answer_why", 2.0, 0.0, pending=True, cell_type="markdown")]
+    page = render(record, "fixture", set(), cells=cells, order=["test_scale", "answer_why", "test_add"])
+    assert page.index("<td>test_scale</td>") < page.index("<td>answer_why</td>") < page.index("<td>test_add</td>")

@@ -23,3 +23,35 @@ def test_report_is_self_contained_and_lists_every_problem_escaped(class_course):
         assert f"<td>{student}</td>" in page
     assert "=HYPERLINK(&quot;http://x&quot;)" in page
     assert "<td>alice</td>" not in page.split("Submissions needing attention")[1].split("Flags on")[0]
+
+
+def test_report_lists_points_awaiting_manual_grading_per_cell_and_student(class_course, monkeypatch):
+    import autograder.report as report
+    from autograder.results import CellScore, Row
+
+    def written(nb, gid, pts, pending):
+        return CellScore(nb, gid, pts, 0.0 if pending else pts, pending, manual=not pending, cell_type="markdown")
+
+    rows = [Row("fixture", "ann", "graded", 5.0, 9.0, cells=[written("fixture", "q1", 2.0, True),
+                                                             written("fixture", "q2", 2.0, True)]),
+            Row("fixture", "bob", "graded", 7.0, 9.0, cells=[written("fixture", "q1", 2.0, True),
+                                                             written("fixture", "q2", 2.0, False)]),
+            Row("fixture", "cat", "graded", 9.0, 9.0, cells=[written("fixture", "q1", 2.0, False)])]
+    monkeypatch.setattr(report, "class_rows", lambda course, assignment: rows)
+
+    page = render(class_course, "fixture")
+
+    section = page.split("<h2>Awaiting manual grading (2)</h2>")[1].split("<h2>")[0]
+    assert "2 submissions have 6 points awaiting manual grading in formgrader." in section  # 4 + 2
+    assert "<tr><td>fixture / q1</td><td>2</td><td>4</td></tr>" in section
+    assert "<tr><td>fixture / q2</td><td>1</td><td>2</td></tr>" in section
+    assert "<tr><td>ann</td><td>5 / 9</td><td>4</td><td>q1, q2</td></tr>" in section
+    assert "<tr><td>bob</td><td>7 / 9</td><td>2</td><td>q1</td></tr>" in section
+    assert "<td>cat</td>" not in section
+    # The summary at the top says it too.
+    assert "2 submissions have 6 points awaiting" in page.split("<h2>")[0]
+
+
+def test_report_says_when_nothing_awaits_manual_grading(class_course):
+    page = render(class_course, "fixture")
+    assert "<h2>Awaiting manual grading (0)</h2><p>No points await manual grading.</p>" in page
