@@ -111,7 +111,7 @@ def _check_colab(page, url, problems):
         nb = nbformat.read(target, as_version=4)
         nbformat.validate(nb)
         docname = path.removeprefix("_notebooks/").removesuffix(".ipynb")
-        page_doc = page.relative_to(HTML).with_suffix("").as_posix()
+        page_doc = page.with_suffix("").as_posix()  # page is relative to _build/html
         if docname != page_doc:
             problems.append(f"{page}: Colab opens the notebook of {docname}, not of this page")
         source = jupytext.read(ROOT / f"{docname}.md")
