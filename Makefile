@@ -1,4 +1,5 @@
 # The README's two commands are `make book` and `make test`; both install everything first.
+# Students use `make lab`; `make publish` puts the built book online.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -12,7 +13,7 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: install book test test-fast exercises bench clean
+.PHONY: install book test test-fast exercises bench clean lab publish
 
 install: $(VENV)/.installed $(VENV)/.apt-installed
 
@@ -47,6 +48,23 @@ test: book
 
 test-fast:
 	$(PY) -m pytest -q -x -m "not slow" tests
+
+# Students: the Python environment only (no apt packages, no root), then JupyterLab on the
+# assignments. The server's PATH starts with .venv/bin, so its terminals find nbgrader.
+# LAB_ARGS passes options through, e.g. LAB_ARGS=--no-browser on a remote machine.
+LAB_ARGS ?=
+lab: $(VENV)/.installed
+	cd exercises && $(abspath $(BIN))/jupyter lab $(LAB_ARGS)
+
+# Push the built book (make book first) to the branch GitHub Pages serves. .nojekyll keeps
+# Pages from dropping the _static/, _sources/ and _notebooks/ folders, as Jekyll would.
+# The branch must match student_notebooks_branch in _config.yml: the Colab buttons read it.
+PUBLISH_REMOTE ?= origin
+PUBLISH_BRANCH ?= gh-pages
+publish: book
+	$(BIN)/ghp-import --no-jekyll --push --force --remote $(PUBLISH_REMOTE) \
+		--branch $(PUBLISH_BRANCH) \
+		--message "Publish the book built from $$(git rev-parse --short HEAD)" _build/html
 
 # Regenerate the student versions in exercises/ from solutions/.
 exercises: install
