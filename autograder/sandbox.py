@@ -4,7 +4,8 @@
 :mod:`autograder.launch` (join the job's cgroup, set rlimits, exec bubblewrap). Inside the
 sandbox the kernel sees:
 
-- read-only: /usr (and the /bin, /lib... links), /etc, Python's prefix and the course's
+- read-only: /usr (and the /bin, /lib... links), the few files of /etc a kernel reads
+  (:data:`ETC_ENTRIES`: no shadow, no keys), Python's prefix and the course's
   virtualenv, the ``rnnlab`` and ``autograder`` packages with an empty read-only
   ``autograder/checks`` mounted over the instructor's checks;
 - writable tmpfs (``Limits.scratch_bytes`` each): its home, holding the work directory with
@@ -37,6 +38,11 @@ HOME = "/home/student"
 WORK = f"{HOME}/work"
 CASES_NAME = "rnngrade-cases.json"
 SANDBOX_UID = 1000
+# The parts of /etc a kernel reads; the rest (shadow, SSH host keys, TLS private keys, the
+# package manager's and services' configuration) stays outside the sandbox.
+ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "timezone",
+               "passwd", "group", "nsswitch.conf", "host.conf", "hosts", "fonts", "mime.types",
+               "os-release", "debian_version", "locale.alias", "python3.11", "matplotlibrc")
 _available_cache = None
 
 
@@ -220,7 +226,14 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits) -> list:
             m.add("--symlink", os.readlink(path), path, dest=path)
         elif os.path.isdir(path):
             m.add("--ro-bind", path, path, dest=path)
-    m.add("--ro-bind", "/etc", "/etc", dest="/etc")
+    # Only what a kernel needs from /etc: the dynamic linker's cache, users and groups (no
+    # shadow), time zone, fonts for matplotlib, MIME types, and the alternatives' links.
+    for name in ETC_ENTRIES:
+        path = f"/etc/{name}"
+        if os.path.islink(path):
+            m.add("--symlink", os.readlink(path), path, dest=path)
+        elif os.path.exists(path):
+            m.add("--ro-bind", path, path, dest=path)
     m.add("--proc", "/proc", dest="/proc")
     m.add("--dev", "/dev", dest="/dev")
     m.add("--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm", dest="/dev/shm")
