@@ -92,7 +92,8 @@ def _vocab_verdict(case, result):
         return Verdict(False, f"the vocabulary lists {dup[0]!r} more than once: each token gets one index"
                        + (" (the unknown token must not be added again when it occurs in the tokens)" if unk in dup else ""))
     if set(got) != set(want):
-        return Verdict(False, f"the vocabulary has {len(got)} entries, expected {len(want)}: "
+        few = "too few" if len(got) < len(want) else "too many" if len(got) > len(want) else "the wrong"
+        return Verdict(False, f"the vocabulary has {len(got)} entries, {few} entries: "
                        "every distinct token plus the unknown slot, nothing else")
     first = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
     cause = ""

@@ -227,7 +227,8 @@ def _step_hints(dh_next, cache):
 
 def _gradcheck_issue(name, got, numerical):
     if not isinstance(got, np.ndarray) or got.shape != numerical.shape:
-        return f"{name} should be an array of shape {numerical.shape}, got {getattr(got, 'shape', type(got).__name__)}"
+        got_text = f"shape {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__
+        return f"{name} should be a numpy array of the shape of the argument it differentiates, got {got_text}"
     err = rel_error(got, numerical)
     if err > GRADCHECK_TOL:
         return (f"{name} disagrees with centred differences of the forward pass: relative error {err:.1e} "

@@ -135,7 +135,7 @@ def _backward_verdict(case, result):
     want = memo(case, "want", lambda: _backward_reference(dout, indices, V))
     got = result.value
     if isinstance(got, np.ndarray) and got.ndim == 2 and got.shape[1] == want.shape[1] and got.shape[0] < V:
-        return Verdict(False, f"dW_emb has shape {got.shape}, expected {want.shape}: the table has V rows, "
+        return Verdict(False, f"dW_emb has shape {got.shape}: too few rows, the table has V={V} rows, "
                        "including words that do not occur in the batch (their rows are zero)")
     return verdict(array_issue("dW_emb", got, want, hints=_backward_variants(dout, indices, V)),
                    modified_issue(case, result, ("dout", "indices", "V")))

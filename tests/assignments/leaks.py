@@ -5,7 +5,7 @@ result: not its numbers, not its shape, not its tokens. :func:`find_leaks` scans
 the expected values of its case (the solution's outputs, which match the checks' references to
 1e-9, and whatever the verdicts memoised in ``case.meta``):
 
-* numbers written with 3 or more significant digits (``repr``, ``%.3g`` ... ``%.6g``, ``.2e``)
+* numbers written with 3 or more significant digits (not a relative error, a tolerance or an F1) (``repr``, ``%.3g`` ... ``%.6g``, ``.2e``)
   that round to an expected number at the precision they are written with;
 * integers: those of 10 or more anywhere, any integer right after "expected", "should be",
   "want" or "instead of" (small integers are everywhere in messages: indices, counts);
@@ -26,6 +26,8 @@ import re
 import numpy as np
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+# Numbers that measure the student's answer, not give the expected one.
+METRIC = re.compile(r"(relative error|tolerance|rtol=|atol=|F1|precision|recall)\s*$", re.I)
 CONTEXT = re.compile(r"(expected|should be|should have|want|wanted|instead of|correct)\W{0,4}$", re.I)
 TUPLE = re.compile(r"\((?:\s*\d+\s*,)+(?:\s*\d+\s*)?\)")
 BIG_INT = 10
@@ -107,6 +109,8 @@ def find_leaks(message: str, expected: Values, known: Values, case_name: str = "
         value = float(token)
         integral = re.fullmatch(r"[-+]?\d+", token) is not None
         before = message[max(0, match.start() - 24):match.start()]
+        if METRIC.search(before):
+            continue
         if integral:
             hit = int(value) in expected.integers and (abs(value) >= BIG_INT or CONTEXT.search(before))
             seen = int(value) in known.integers or re.search(rf"(?<![\w.]){re.escape(token)}(?![\w.])", case_name)
