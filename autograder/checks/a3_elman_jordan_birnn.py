@@ -345,9 +345,7 @@ def _jordan_forward_verdict(step):
         return verdict(
             modified_issue(case, result, ("x", "y_prev" if step else "y0", "params")),
             R.array_issue(name_y, y, want_y, hints=hints),
-            R.keys_issue("the cache", cache, keys),
-            R.array_issue('cache["h"]', cache.get("h") if isinstance(cache, dict) else None, want_h),
-            R.array_issue('cache["y"]', cache.get("y") if isinstance(cache, dict) else None, want_y),
+            R.cache_issue("cache", cache, dict(zip(keys, (x, y0, want_h, want_y, params)))),
         )
 
     return judge
@@ -451,12 +449,16 @@ def _birnn_forward_verdict(case, result):
     hints = memo(case, "hints", lambda: _birnn_forward_hints(x, h0, pf, pb))
     problems = [R.array_issue("out", out, want, hints=hints), R.keys_issue("the cache", cache, ("fwd", "bwd"))]
     if problems[1] is None:
-        for key, h_want in (("fwd", want[:, :, :H]), ("bwd", want[::-1, :, H:])):
+        # Each direction keeps rnn_forward's cache as it is: the backward one saw x reversed in time.
+        wants = {"fwd": (x, h0[0], want[:, :, :H], pf), "bwd": (x[::-1], h0[1], want[::-1, :, H:], pb)}
+        for key, entries in wants.items():
             sub = cache[key]
-            problems.append(R.keys_issue(f'cache["{key}"]', sub, ELMAN_CACHE, kind="the cache of rnn_forward"))
-            problems.append(R.array_issue(f'cache["{key}"]["h"]', sub.get("h") if isinstance(sub, dict) else None, h_want,
-                                          hints={"the backward cell's states were stored in the original time order; "
-                                                 "keep rnn_forward's cache as it is (reversed time)": want[:, :, H:]}))
+            problems.append(R.keys_issue(f'cache["{key}"]', sub, ELMAN_CACHE, kind="the cache of rnn_forward")
+                            or R.cache_issue(f'cache["{key}"]', sub, dict(zip(ELMAN_CACHE, entries)), hints={
+                                "h": {"the backward cell's states were stored in the original time order; "
+                                      "keep rnn_forward's cache as it is (reversed time)": want[:, :, H:]},
+                                "x": {"the backward cell's input was stored in the original time order; "
+                                      "keep rnn_forward's cache as it is (reversed time)": x}}))
     return verdict(modified_issue(case, result, ("x", "h0", "params_fwd", "params_bwd")), *problems)
 
 

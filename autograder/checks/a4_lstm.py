@@ -325,20 +325,21 @@ def _forward_verdict(step):
                 return verdict(problem)
             h, c, cache = value
             problems = [R.array_issue("h_next", h, ref["h"], hints=h_hints), R.array_issue("c_next", c, ref["c"], hints=c_hints),
-                        R.keys_issue("the cache", cache, STEP_CACHE)]
-            if problems[-1] is None:
-                problems += [_gates_issue('cache["gates"]', cache["gates"], ref["gates"]),
-                             R.array_issue('cache["c_next"]', cache["c_next"], ref["c"])]
+                        R.keys_issue("cache", cache, STEP_CACHE),
+                        R.cache_issue("cache", cache, {"x": x, "h_prev": h_prev, "c_prev": c_prev, "c_next": ref["c"],
+                                                       "params": p})]
+            if R.keys_issue("cache", cache, STEP_CACHE) is None:
+                problems.append(_gates_issue('cache["gates"]', cache["gates"], ref["gates"]))
         else:
             value, problem = unpack(result.value, 2, case.func)
             if problem:
                 return verdict(problem)
             h, cache = value
-            problems = [R.array_issue("h", h, ref["h"], hints=h_hints), R.keys_issue("the cache", cache, SEQ_CACHE)]
-            if problems[-1] is None:
-                problems += [R.array_issue('cache["c"]', cache["c"], ref["c"], hints=c_hints),
-                             R.array_issue('cache["c0"]', cache["c0"], c_prev),
-                             _gates_issue('cache["gates"]', cache["gates"], ref["gates"])]
+            problems = [R.array_issue("h", h, ref["h"], hints=h_hints), R.keys_issue("cache", cache, SEQ_CACHE),
+                        R.cache_issue("cache", cache, {"x": x, "h0": h_prev, "c0": c_prev, "h": ref["h"], "c": ref["c"],
+                                                       "params": p}, hints={"c": c_hints})]
+            if R.keys_issue("cache", cache, SEQ_CACHE) is None:
+                problems.append(_gates_issue('cache["gates"]', cache["gates"], ref["gates"]))
         return verdict(modified_issue(case, result, names), *problems)
 
     return judge
@@ -450,7 +451,7 @@ def _bias_verdict(case, result):
     cand = case.kwargs.get("candidate", 0.5)
     b = result.value
     if not isinstance(b, np.ndarray) or b.shape != (4 * H,) or b.dtype.kind != "f":
-        return Verdict(False, f"gate_biases({row!r}, {H}) should return a float array of shape ({4 * H},), got "
+        return Verdict(False, f"gate_biases({row!r}, {H}) should return a float array of shape (4*H,), got "
                        + (f"shape {b.shape}, dtype {b.dtype}" if isinstance(b, np.ndarray) else type(b).__name__))
     if not np.all(np.isfinite(b)):
         return Verdict(False, "the biases contain inf or NaN: a large finite value such as 20 saturates a sigmoid")

@@ -103,6 +103,18 @@ MUTANTS = [
            replace=((_BWD_BACK, 'dout[:, :, H:] = dout[::-1, :, H:]\n'
                                 '    dx_bwd, dh0_bwd, grads_bwd = rnn_backward(dout[:, :, H:], cache["bwd"])'),),
            kills=("birnn_backward",)),
+    # returned caches: every entry is compared, not only the keys
+    Mutant("step cache holds y_next as y_prev", replace=(('cache = dict(x=x, y_prev=y_prev, h=h, y=y_next, params=params)', 'cache = dict(x=x, y_prev=y_next, h=h, y=y_next, params=params)'),),
+           kills=("jordan_step_forward",)),
+    Mutant("sequence cache holds the last output as y0", replace=(('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', 'cache = dict(x=x, y0=y_prev, h=h, y=y, params=params)'),),
+           kills=("jordan_forward",)),
+    Mutant("sequence cache holds the last hidden state at every step",
+           replace=(('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', 'cache = dict(x=x, y0=y0, h=np.broadcast_to(h[-1], h.shape), y=y, params=params)'),),
+           kills=("jordan_forward",)),
+    Mutant("backward direction's cache keeps x in the original order",
+           replace=(('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', "cache = dict(fwd=cache_fwd, bwd=dict(cache_bwd, x=x))"),), kills=("birnn_forward",)),
+    Mutant("backward direction's cache holds the forward h0",
+           replace=(('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', 'cache = dict(fwd=cache_fwd, bwd=dict(cache_bwd, h0=h0[0]))'),), kills=("birnn_forward",)),
 ]
 
 
@@ -163,6 +175,10 @@ ALTERNATIVES = [
                          ("dout[::-1, :, H:]", "np.flip(dout[:, :, H:], axis=0).copy()"),
                          ("dx = dx_fwd + dx_bwd[::-1]", "dx = np.add(dx_fwd, np.flip(dx_bwd, axis=0))"))),
     Alternative("shared bias gradient array", replace=(('"b_hh": db.copy()', '"b_hh": db'),)),
+    Alternative("caches hold extra entries and copies",
+                replace=(('cache = dict(x=x, y_prev=y_prev, h=h, y=y_next, params=params)', "cache = dict(x=x.copy(), y_prev=y_prev.copy(), h=h, y=y_next, params=params, a=a)"),
+                         ('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', "cache = dict(x=x, y0=y0, h=h.copy(), y=y, params=dict(params), T=T)"),
+                         ('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', "cache = dict(fwd=cache_fwd, bwd=cache_bwd, out=out)"))),
 ]
 
 # A solution calling the course's reference implementation (test_release: no points for it).

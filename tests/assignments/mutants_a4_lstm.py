@@ -94,6 +94,15 @@ MUTANTS = [
            replace=(("raise ValueError(f\"convention must be 'pytorch' or 'keras', got {convention!r}\")", "pass"),)),
     Mutant("returns a float", replace=(("return int(per_direction * (2 if bidirectional else 1))",
                                         "return per_direction * (2.0 if bidirectional else 1.0)"),)),
+    # returned caches: every entry is compared, not only the keys
+    Mutant("step cache holds c_next as c_prev", replace=(('cache = dict(x=x, h_prev=h_prev, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)', 'cache = dict(x=x, h_prev=h_prev, c_prev=c_next, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)'),),
+           kills=("lstm_step_forward",)),
+    Mutant("step cache holds h_next as h_prev", replace=(('cache = dict(x=x, h_prev=h_prev, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)', 'cache = dict(x=x, h_prev=h_next, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)'),),
+           kills=("lstm_step_forward",)),
+    Mutant("sequence cache holds the last state as h0", replace=(('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', 'cache = dict(x=x, h0=h_prev, c0=c0, h=h, c=c, gates=gates, params=params)'),),
+           kills=("lstm_forward",)),
+    Mutant("sequence cache holds the cell states as h", replace=(('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', 'cache = dict(x=x, h0=h0, c0=c0, h=c, c=c, gates=gates, params=params)'),),
+           kills=("lstm_forward",)),
 ]
 
 
@@ -195,6 +204,10 @@ ALTERNATIVES = [
     Alternative("count from the weight shapes",
                 replace=((_COUNT, "shapes = [(4 * H, D), (4 * H, H)] + [(4 * H,)] * biases[convention]\n"
                                   "    per_direction = sum(int(np.prod(s)) for s in shapes)"),)),
+    Alternative("caches hold extra entries and copies",
+                replace=(('cache = dict(x=x, h_prev=h_prev, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)', "cache = dict(x=x.copy(), h_prev=h_prev, c_prev=c_prev.copy(), gates=dict(i=i, f=f, g=g, o=o), "
+                                       "c_next=c_next, params=dict(params), h_next=h_next, a=a)"),
+                         ('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', "cache = dict(x=x, h0=h0.copy(), c0=c0, h=h, c=c.copy(), gates=gates, params=params, T=T)"))),
 ]
 
 # A solution calling the course's reference implementation (test_release: no points for it).
