@@ -61,6 +61,10 @@ def _vocab_cases(seed):
         Case("the unknown token itself occurs in the tokens", "build_vocab", (["<unk>", "b", "<unk>", "a"],)),
         Case("sixty words with skewed frequencies", "build_vocab", ([str(w) for w in zipf],), weight=2.0),
         Case("no tokens at all", "build_vocab", ([],), weight=0.5),
+        Case("tokens that differ only in case: 'Dalian', 'dalian', 'DALIAN'", "build_vocab",
+             ("Dalian to dalian from Dalian DALIAN to".split(),)),
+        Case("a custom unknown token '<pad>' that also occurs in the tokens", "build_vocab",
+             (["<pad>", "b", "<pad>", "a", "b", "<unk>"],), kwargs={"unk": "<pad>"}),
     ]
 
 
@@ -120,6 +124,10 @@ def _encode_cases(seed):
         Case("25 tokens drawn at random", "encode", (itos, long)),
         Case("a custom unknown token '<oov>' at index 0", "encode", (["<oov>", "a", "b"], ["b", "z", "a", "z"])),
         Case("the unknown token's own name", "encode", (itos, ["<unk>", "the"]), weight=0.5),
+        Case("tokens that differ only in case: 'Dalian' is not 'dalian'", "encode",
+             (["<unk>", "dalian", "Taipei"], "Dalian dalian DALIAN taipei Taipei".split())),
+        Case("a custom unknown token '<pad>' that also occurs in the tokens", "encode",
+             (["<pad>", "a", "b"], ["<pad>", "b", "zz", "<pad>", "a"])),
     ]
 
 
@@ -152,6 +160,8 @@ def _one_hot_cases(seed):
         Case("V=1: only the unknown slot", "one_hot", (np.zeros(3, dtype=np.int64), 1)),
         Case("(T, N) = (1, 1), the last index V-1", "one_hot", (np.array([[9]]), 10)),
         Case("a (2, 3, 2) array of indices", "one_hot", (rng.integers(0, 4, size=(2, 3, 2)), 4)),
+        Case("an empty sequence: indices of shape (0,), V=4", "one_hot", (np.zeros(0, dtype=np.int64), 4), weight=0.5),
+        Case("an empty batch: (T, N) = (3, 0), V=5", "one_hot", (np.zeros((3, 0), dtype=np.int64), 5), weight=0.5),
         Case("index equal to V raises ValueError", "one_hot", (np.array([1, 5]), 5), weight=0.5,
              meta={"expects_error": True}),
         Case("negative index raises ValueError", "one_hot", (np.array([[0], [-1]]), 3), weight=0.5,
@@ -243,6 +253,7 @@ def _step_cases(seed):
         case("D = H = 4", 5, 4, 4),
         case("large inputs that saturate tanh", 3, 3, 4, x_scale=500.0),
         case("a previous state far from zero", 2, 3, 5, h_scale=3.0),
+        case("an empty batch: N=0, D=3, H=4", 0, 3, 4, weight=0.5),
     ]
 
 
@@ -296,6 +307,7 @@ def _forward_cases(seed):
         case("h0 all zeros, T=6", 6, 2, 3, 4, h0_zero=True),
         case("large inputs that saturate tanh", 4, 2, 3, 3, x_scale=500.0),
         case("a long sequence, T=30", 30, 2, 2, 5),
+        case("an empty batch: T=3, N=0, D=2, H=4", 3, 0, 2, 4, weight=0.5),
     ]
 
 
@@ -397,10 +409,10 @@ def _classify_variants(x, h0, params, W_hy, b_y):
 def _classify_cases(seed):
     rng = np.random.default_rng(seed)
 
-    def case(name, T, N, D, H, K, b_scale=0.5, weight=1.0):
+    def case(name, T, N, D, H, K, b_scale=0.5, b_shift=0.0, w_scale=1.0, weight=1.0):
         x = rng.normal(0, 1, (T, N, D))
         h0 = np.tanh(rng.normal(0, 0.5, (N, H)))
-        W_hy, b_y = rng.normal(0, 1, (K, H)), rng.normal(0, b_scale, K)
+        W_hy, b_y = rng.normal(0, w_scale, (K, H)), b_shift + rng.normal(0, b_scale, K)
         return Case(name, "classify_sequence", (x, h0, _params(rng, D, H), W_hy, b_y), weight=weight)
 
     return [
@@ -410,12 +422,17 @@ def _classify_cases(seed):
         case("H = K = 3", 4, 3, 2, 3, 3),
         case("scores around 1000 (exp overflows unless the softmax is shifted)", 3, 3, 2, 4, 4, b_scale=1000.0),
         case("T=12, N=5", 12, 5, 3, 6, 4),
+        case("scores all near -900 (exp underflows to 0 unless the softmax is shifted)", 3, 3, 2, 4, 3, b_shift=-900.0),
+        case("scores in the thousands whose maxima differ by more than 1000 between sequences "
+             "(shift each row by its own max)", 4, 4, 3, 5, 3, w_scale=2500.0),
+        case("an empty batch: T=4, N=0, K=3", 4, 0, 2, 3, 3, weight=0.5),
     ]
 
 
 def _classify_verdict(case, result):
     want = memo(case, "want", lambda: _classify_reference(*case.args))
-    hints = {k: v for k, v in _classify_variants(*case.args).items() if v is not None}
+    empty = case.args[0].shape[1] == 0  # no sequence: no mistake to recognise, only the shape (0, K)
+    hints = {} if empty else {k: v for k, v in _classify_variants(*case.args).items() if v is not None}
     got = result.value
     if isinstance(got, np.ndarray) and got.shape == want.shape and not np.all(np.isfinite(got)):
         return Verdict(False, "probabilities contain NaN or inf: subtract each row's maximum score before exp "
