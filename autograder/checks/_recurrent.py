@@ -144,7 +144,7 @@ def sigmoid(z):
 
 
 def softmax(z, axis=-1):
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    e = np.exp(z - z.max(axis=axis, keepdims=True, initial=-np.inf))  # initial: an axis of length 0 (N = 0)
     return e / e.sum(axis=axis, keepdims=True)
 
 

@@ -252,6 +252,7 @@ def _specs():
         ("saturating gates (|x| about 30)", 3, 2, 3, 4, {"x_scale": 30.0}, 1.0),
         ("a large cell state (|c_prev| about 5)", 3, 2, 3, 3, {"c_scale": 5.0}, 1.0),
         ("another random draw", 6, 2, 2, 7, {}, 1.0),
+        ("an empty batch", 3, 0, 2, 4, {}, 0.5),
     ]
 
 

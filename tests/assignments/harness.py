@@ -246,9 +246,19 @@ def score_variant(name: str, variant: Variant | None = None, cache: bool = False
     return _SCORES[key][1]
 
 
+# CASE_FAILS[assignment][(check_id, case name)] = number of mutants that fail that case
+# (filled by record for mutants): a hidden case no mutant fails is listed in the summary.
+CASE_FAILS: dict = {}
+
+
 def record(name: str, kind: str, variant_name: str, scores: dict) -> None:
     RESULTS.setdefault(name, {}).setdefault(kind, {})[variant_name] = {
         check_id: s.fraction for check_id, s in scores.items()}
+    if kind == "mutant":
+        fails = CASE_FAILS.setdefault(name, {})
+        for check_id, s in scores.items():
+            for case_name, _, passed, _ in s.rows:
+                fails[(check_id, case_name)] = fails.get((check_id, case_name), 0) + (not passed)
 
 
 def describe(scores: dict) -> str:
@@ -352,5 +362,10 @@ def write_summary(path: Path = SUMMARY_FILE, results: dict | None = None) -> Pat
             "Written by tests/assignments/conftest.py at the end of a pytest run over tests/assignments;",
             "only the variants that run scored (a -k selection gives a partial table).", "",
             "```", *mutation_table(results), "```", "", *per_check_table(results), ""]
+    if results is RESULTS:
+        for name in sorted(CASE_FAILS):
+            never = [f"{c} / {case}" for (c, case), n in sorted(CASE_FAILS[name].items()) if n == 0]
+            text += [f"Hidden cases of {name} that no mutant fails: " + ("none" if not never else ""),
+                     *[f"- {item}" for item in never], ""]
     path.write_text("\n".join(text), encoding="utf-8")
     return path

@@ -103,6 +103,13 @@ MUTANTS = [
            kills=("lstm_forward",)),
     Mutant("sequence cache holds the cell states as h", replace=(('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', 'cache = dict(x=x, h0=h0, c0=c0, h=c, c=c, gates=gates, params=params)'),),
            kills=("lstm_forward",)),
+    # empty batches (N = 0)
+    Mutant("bias gradient averaged over the batch", replace=(("db = da.sum(axis=0)", "db = da.mean(axis=0)"),),
+           kills=("lstm_step_backward", "lstm_backward")),
+    Mutant("step reshapes h_prev with -1 (fails on N=0)",
+           replace=(('h_prev @ params["W_hh"].T + params["b_hh"]  # (N, 4H)',
+                     'h_prev.reshape(x.shape[0], -1) @ params["W_hh"].T + params["b_hh"]  # (N, 4H)'),),
+           kills=("lstm_step_forward", "lstm_forward")),
 ]
 
 
