@@ -7,9 +7,9 @@ Graded functions (the notebook states their contracts):
     encode(itos, tokens) -> ndarray (L,) int                unknown tokens -> 0
     one_hot(indices, V) -> ndarray (*S, V) float64          ValueError for an index outside [0, V)
     rnn_step_forward(x, h_prev, params) -> h_next (N, H)
-    rnn_forward(x, h0, params) -> h (T, N, H)
+    rnn_forward(x, h0, params) -> h (T, N, H)             ValueError for T = 0 (as rnnlab; nn.RNN refuses it)
     count_rnn_params(D, H, convention, K=None) -> int       "pytorch" or "keras", K a dense layer after
-    classify_sequence(x, h0, params, W_hy, b_y) -> probs (N, K)   softmax(W_hy h_T + b_y)
+    classify_sequence(x, h0, params, W_hy, b_y) -> probs (N, K)   softmax(W_hy h_T + b_y), ValueError for T = 0
 
 References are independent of rnnlab and of the solution: PyTorch float64 modules
 (``nn.RNNCell``, ``nn.RNN``, ``nn.Linear``, ``F.one_hot``, parameter counts of real modules)
@@ -308,10 +308,27 @@ def _forward_cases(seed):
         case("large inputs that saturate tanh", 4, 2, 3, 3, x_scale=500.0),
         case("a long sequence, T=30", 30, 2, 2, 5),
         case("an empty batch: T=3, N=0, D=2, H=4", 3, 0, 2, 4, weight=0.5),
+        _no_step_case("rnn_forward", rng, ()),
     ]
 
 
+def _no_step_case(func, rng, read_out):
+    """T = 0: rnnlab's rnn_forward raises ValueError (and nn.RNN RuntimeError), so the check expects ValueError."""
+    x, h0 = np.zeros((0, 2, 3)), np.tanh(rng.normal(0, 1.0, (2, 4)))
+    return Case("an empty sequence (T=0) raises ValueError", func, (x, h0, _params(rng, 3, 4)) + read_out,
+                weight=0.5, meta={"expects_error": True})
+
+
+def _expects_no_step_error(case, result):
+    if result.error_type == "ValueError":
+        return Verdict(True, "correct")
+    return Verdict(False, f"{case.func} should raise ValueError for a sequence of no step (T=0), as the docstring says, "
+                   + (f"got {result.error}" if result.error else "but it returned a value"))
+
+
 def _forward_verdict(case, result):
+    if case.meta.get("expects_error"):
+        return _expects_no_step_error(case, result)
     x, h0, params = case.args
     want = memo(case, "want", lambda: _torch_rnn(x, h0, params))
     return verdict(
@@ -426,10 +443,13 @@ def _classify_cases(seed):
         case("scores in the thousands whose maxima differ by more than 1000 between sequences "
              "(shift each row by its own max)", 4, 4, 3, 5, 3, w_scale=2500.0),
         case("an empty batch: T=4, N=0, K=3", 4, 0, 2, 3, 3, weight=0.5),
+        _no_step_case("classify_sequence", rng, (rng.normal(0, 1, (3, 4)), rng.normal(0, 1, 3))),
     ]
 
 
 def _classify_verdict(case, result):
+    if case.meta.get("expects_error"):
+        return _expects_no_step_error(case, result)
     want = memo(case, "want", lambda: _classify_reference(*case.args))
     empty = case.args[0].shape[1] == 0  # no sequence: no mistake to recognise, only the shape (0, K)
     hints = {} if empty else {k: v for k, v in _classify_variants(*case.args).items() if v is not None}

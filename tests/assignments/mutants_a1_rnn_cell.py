@@ -92,6 +92,9 @@ MUTANTS = [
            kills=("classify_sequence",)),
     Mutant("softmax shifted by the row mean",
            replace=((SHIFT, "    scores = scores - scores.mean(axis=1, keepdims=True)\n"),), kills=("classify_sequence",)),
+    Mutant("rnn_forward returns an empty array for T=0",
+           replace=(('    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n', ""),),
+           kills=("rnn_forward", "classify_sequence")),
 ]
 
 ALTERNATIVES = [
