@@ -108,6 +108,16 @@ def cache_issue(what, cache, want: dict, hints=None):
     return None
 
 
+def expects_value_error(case, result, what):
+    """The verdict of a case whose input the contract rejects with ValueError (``what`` names it)."""
+    from autograder.checks.base import Verdict
+
+    if result.error_type == "ValueError":
+        return Verdict(True, "correct")
+    return Verdict(False, f"{case.func} should raise ValueError for {what}, as its docstring says, "
+                   + (f"got {result.error}" if result.error else "but it returned a value"))
+
+
 def grads_issue(what, got, want, hints=None):
     """Compare a dict of gradients key by key (exactly the keys of ``want``), never printing
     expected values. hints : {key: {cause: ndarray}} per gradient."""

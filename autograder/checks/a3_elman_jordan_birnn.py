@@ -323,6 +323,10 @@ def _jordan_forward_cases(step):
         if not step:
             x, _, p = _jordan_inputs(rng, 25, 2, 3, 4, 3, {}, False)
             out.append(Case("a long sequence from y0 = 0: T=25, N=2, D=3, H=4, K=3", func, (x, np.zeros((2, 3)), p)))
+            # T = 0: rnnlab's jordan_forward raises ValueError, so the check expects ValueError
+            _, y0, p = _jordan_inputs(rng, 1, 2, 3, 4, 3, {}, False)
+            out.append(Case("an empty sequence (T=0) raises ValueError", func, (np.zeros((0, 2, 3)), y0, p), weight=0.5,
+                            meta={"expects_error": True}))
         return out
 
     return cases
@@ -332,6 +336,8 @@ def _jordan_forward_verdict(step):
     name_y, keys = ("y_next", STEP_CACHE) if step else ("y", SEQ_CACHE)
 
     def judge(case, result):
+        if case.meta.get("expects_error"):
+            return R.expects_value_error(case, result, "a sequence of no step (T=0)")
         x, y0, params = case.args
         xs = x[None] if step else x
         ref = memo(case, "ref", lambda: _jordan_reference(xs, y0, params))

@@ -299,6 +299,10 @@ def _forward_cases(step):
         if not step:
             x, h0, _, p = _inputs(rng, 20, 2, 3, 4, {}, False)
             out.append(Case("c0 omitted (zeros): T=20, N=2, D=3, H=4", func, (x, h0, p)))
+            # T = 0: rnnlab's lstm_forward raises ValueError (nn.LSTM refuses it), so the check expects ValueError
+            _, h0, c0, p = _inputs(rng, 1, 2, 3, 4, {}, False)
+            out.append(Case("an empty sequence (T=0) raises ValueError", func, (np.zeros((0, 2, 3)), h0, p, c0),
+                            weight=0.5, meta={"expects_error": True}))
         return out
 
     return cases
@@ -306,6 +310,8 @@ def _forward_cases(step):
 
 def _forward_verdict(step):
     def judge(case, result):
+        if case.meta.get("expects_error"):
+            return R.expects_value_error(case, result, "a sequence of no step (T=0)")
         if step:
             x, h_prev, c_prev, p = case.args
             xs = x[None]

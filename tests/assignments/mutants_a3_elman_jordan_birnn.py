@@ -50,6 +50,8 @@ def _inline_jordan_forward(minus_one=False):
 
     def jordan_forward(x, y0, params):
         T, N, D = x.shape
+        if T == 0:
+            raise ValueError("x must have at least one time step")
         H = -1 if minus_one else params["W_ih"].shape[0]
         xw = (x.reshape(T * N, D) @ params["W_ih"].T).reshape(T, N, H) + params["b_ih"] + params["b_hh"]
         hs, ys, y_prev = [], [], y0
@@ -65,6 +67,9 @@ def _inline_jordan_forward(minus_one=False):
 
     return factory
 
+
+# The T = 0 check of jordan_forward (rnnlab refuses a sequence of no step).
+NO_STEP_CHECK = '    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n'
 
 MUTANTS = [
     # jordan_step_forward
@@ -147,6 +152,8 @@ MUTANTS = [
     Mutant("step reshapes y_prev with -1 (fails on N=0)",
            replace=(('y_prev @ params["W_yh"].T', 'y_prev.reshape(x.shape[0], -1) @ params["W_yh"].T'),),
            kills=("jordan_step_forward", "jordan_forward")),
+    Mutant("jordan_forward returns empty arrays for T=0",
+           replace=((NO_STEP_CHECK, ""),), kills=("jordan_forward",)),
 ]
 
 

@@ -22,6 +22,9 @@ _CARRY = "h_prev, c_prev = h[t], c[t]"
 _COUNT = "per_direction = 4 * (H * D + H * H + biases[convention] * H)"
 
 
+# The T = 0 check of lstm_forward (rnnlab refuses a sequence of no step).
+NO_STEP_CHECK = '    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n'
+
 MUTANTS = [
     # lstm_step_forward
     Mutant("forget and input gates swapped",
@@ -110,6 +113,8 @@ MUTANTS = [
            replace=(('h_prev @ params["W_hh"].T + params["b_hh"]  # (N, 4H)',
                      'h_prev.reshape(x.shape[0], -1) @ params["W_hh"].T + params["b_hh"]  # (N, 4H)'),),
            kills=("lstm_step_forward", "lstm_forward")),
+    Mutant("lstm_forward returns empty arrays for T=0",
+           replace=((NO_STEP_CHECK, ""),), kills=("lstm_forward",)),
 ]
 
 
