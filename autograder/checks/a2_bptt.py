@@ -221,7 +221,7 @@ def _step_hints(dh_next, cache):
     dz = dh_next * (1 - h_next ** 2)
     hints["dh_prev"]["W_hh was used transposed (dz @ W_hh.T instead of dz @ W_hh)"] = dz @ p["W_hh"].T
     hints["grads"]["W_hh"]["dW_hh was computed as h_prev.T @ dz (the transposed product)"] = h_prev.T @ dz
-    with np.errstate(invalid="ignore"):  # N = 0: the mean of no row is NaN, a hint that matches nothing
+    if len(dz):  # N = 0: no mean to take (numpy would warn), and nothing to recognise
         for n in ("b_ih", "b_hh"):
             hints["grads"][n]["the bias gradient was averaged over the batch instead of summed"] = dz.mean(axis=0)
     return hints

@@ -95,6 +95,9 @@ MUTANTS = [
     Mutant("rnn_forward returns an empty array for T=0",
            replace=(('    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n', ""),),
            kills=("rnn_forward", "classify_sequence")),
+    Mutant("vocab by count buckets from the largest count (fails on no token)",
+           replace=((VOCAB_SORT, "[tok for c in range(max(counts.values()), 0, -1) "
+                                 "for tok in sorted(t for t in counts if counts[t] == c)]"),), kills=("build_vocab",)),
 ]
 
 ALTERNATIVES = [

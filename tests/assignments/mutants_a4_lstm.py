@@ -224,10 +224,10 @@ ALTERNATIVES = [
 
 # A solution calling the course's reference implementation (test_release: no points for it).
 SHORTCUT = Mutant("lstm_forward from rnnlab", replace=((
-    "    T, N, _ = x.shape\n    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n",
+    "    T, N, _ = x.shape\n" + NO_STEP_CHECK + "    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n",
     "    import rnnlab.lstm as L\n"
     "    h, ref = L.lstm_forward(x, h0, params, c0=c0)\n"
     "    return h, dict(x=x, h0=h0, c0=ref[\"c0\"], h=h, c=ref[\"c\"], gates={k: ref[\"gates\"][k].copy() for k in \"ifgo\"},"
     " params=params)\n"
-    "    T, N, _ = x.shape\n    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n"),),
+    "    T, N, _ = x.shape\n" + NO_STEP_CHECK + "    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n"),),
                   kills=("lstm_forward",))

@@ -197,6 +197,7 @@ MUTANTS = [
            replace=(("if outside.any():", "if indices.min() < 0 or indices.max() >= V:"),), kills=("embedding_forward",)),
     Mutant("log-sum-exp shifted by the global max", patch={"masked_cross_entropy": _ce("global_max")},
            kills=("masked_cross_entropy",)),
+    Mutant("only window 0 rejected", replace=(("or window < 1:", "or window == 0:"),), kills=("skipgram_pairs",)),
 ]
 
 ALTERNATIVES = [
