@@ -363,7 +363,7 @@ def write_summary(path: Path = SUMMARY_FILE, results: dict | None = None) -> Pat
             "only the variants that run scored (a -k selection gives a partial table).", "",
             "```", *mutation_table(results), "```", "", *per_check_table(results), ""]
     if results is RESULTS:
-        for name in sorted(CASE_FAILS):
+        for name in sorted(n for n in CASE_FAILS if n in results):
             never = [f"{c} / {case}" for (c, case), n in sorted(CASE_FAILS[name].items()) if n == 0]
             text += [f"Hidden cases of {name} that no mutant fails: " + ("none" if not never else ""),
                      *[f"- {item}" for item in never], ""]
