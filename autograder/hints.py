@@ -5,7 +5,8 @@ terms: wrong type, wrong shape, the first wrong element, the relative error agai
 tolerance, and a likely cause when ``got`` matches a known mistake (the transpose of the
 expected value, or any alternative the caller passes in ``hints``, e.g. the result with
 sigmoid instead of tanh). The ``*_problem`` functions return the message (or None) instead
-of raising, so hidden verdicts can reuse them on the grader's side.
+of raising, so hidden verdicts can reuse them on the grader's side with ``hidden=True``: then
+no expected value, shape or dtype is printed (a hidden case stays hidden).
 """
 
 from __future__ import annotations
@@ -15,38 +16,55 @@ import numpy as np
 __all__ = ["check_array", "check_scalar", "check_not_modified", "array_problem", "scalar_problem"]
 
 
-def array_problem(name, got, want, rtol=1e-7, atol=1e-10, hints=None):
+def array_problem(name, got, want, rtol=1e-7, atol=1e-10, hints=None, hidden=False):
     """Return a message describing why ``got`` is not ``want``, or None when it matches.
 
     got : the student's value; anything (it is validated here).
     want : ndarray, the expected value.
     hints : dict message -> ndarray, known wrong answers to recognise ("used sigmoid where
         tanh was expected" -> the sigmoid version).
+    hidden : True for a hidden case (verdicts): the message shows the student's values, where
+        the first wrong element is and the likely causes, never an expected value or shape,
+        and the relative error only to its order of magnitude (a one-element array would
+        otherwise give its expected value away).
     """
     want = np.asarray(want)
     if type(got).__module__ == "torch" and hasattr(got, "detach"):
         got = got.detach().cpu().numpy()
     if not isinstance(got, np.ndarray):
+        if hidden:
+            return f"{name} should be a numpy array, got {_describe(got)}"
         return f"{name} should be a numpy array of shape {want.shape}, got {_describe(got)}"
     if got.shape != want.shape:
-        msg = f"{name} has shape {got.shape}, expected {want.shape}"
-        if got.shape == want.shape[::-1] and got.ndim == 2:
+        transposed = got.shape == want.shape[::-1] and got.ndim == 2
+        if hidden:
+            msg = f"{name} has shape {got.shape}, which is wrong" + (
+                "" if got.ndim == want.ndim else f": {got.ndim} dimensions is the wrong number of dimensions")
+        else:
+            msg = f"{name} has shape {got.shape}, expected {want.shape}"
+        if transposed:
             msg += " (the transposed shape: check the order of the matrix product)"
         return msg + _hint_suffix(got, want, rtol, atol, hints)
     if got.dtype.kind not in "biufc":
-        return f"{name} has dtype {got.dtype}, expected numbers ({want.dtype})"
+        return f"{name} has dtype {got.dtype}, expected numbers" + ("" if hidden else f" ({want.dtype})")
     if got.size and want.size and not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
         idx = np.unravel_index(np.argmax(~np.isfinite(got)), got.shape)
-        return (f"{name} contains {_num(got[idx])} at index {_idx(idx)} (expected {_num(want[idx])}): "
+        shown = "" if hidden else f" (expected {_num(want[idx])})"
+        return (f"{name} contains {_num(got[idx])} at index {_idx(idx)}{shown}: "
                 "look for a division by zero or an overflow")
     close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
         return None
     idx = np.unravel_index(np.argmin(close), got.shape)
     err = _rel_error(got, want)
-    msg = (f"{name} is wrong at index {_idx(idx)}: got {_num(got[idx])}, expected {_num(want[idx])}; "
-           f"{int((~close).sum())} of {close.size} elements differ, relative error {err:.2e} "
-           f"(tolerance rtol={rtol:g}, atol={atol:g})")
+    if hidden:
+        msg = (f"{name} is wrong at index {_idx(idx)}: got {_num(got[idx])}; "
+               f"{int((~close).sum())} of {close.size} elements differ, relative error about {err:.0e} "
+               f"(tolerance rtol={rtol:g}, atol={atol:g})")
+    else:
+        msg = (f"{name} is wrong at index {_idx(idx)}: got {_num(got[idx])}, expected {_num(want[idx])}; "
+               f"{int((~close).sum())} of {close.size} elements differ, relative error {err:.2e} "
+               f"(tolerance rtol={rtol:g}, atol={atol:g})")
     return msg + _hint_suffix(got, want, rtol, atol, hints)
 
 
@@ -57,8 +75,12 @@ def check_array(name, got, want, rtol=1e-7, atol=1e-10, hints=None):
         raise AssertionError(problem)
 
 
-def scalar_problem(name, got, want, rtol=1e-7, atol=1e-10):
-    """Return a message unless ``got`` is a real number close to ``want``."""
+def scalar_problem(name, got, want, rtol=1e-7, atol=1e-10, hidden=False):
+    """Return a message unless ``got`` is a real number close to ``want``.
+
+    hidden : True for a hidden case: the student's number is shown, the expected one is not,
+        nor the relative error (with the student's number it would give the expected one away).
+    """
     if isinstance(got, np.ndarray) and got.size == 1:
         got = got.item()
     if type(got).__module__ == "torch" and hasattr(got, "item") and got.numel() == 1:
@@ -67,6 +89,8 @@ def scalar_problem(name, got, want, rtol=1e-7, atol=1e-10):
         return f"{name} should be a number, got {_describe(got)}"
     if np.isclose(float(got), float(want), rtol=rtol, atol=atol):
         return None
+    if hidden:
+        return f"{name} is {float(got)!r}, which is wrong (tolerance rtol={rtol:g}, atol={atol:g})"
     return (f"{name} is {float(got)!r}, expected {float(want)!r}; relative error "
             f"{_rel_error(np.float64(got), np.float64(want)):.2e} (tolerance rtol={rtol:g}, atol={atol:g})")
 

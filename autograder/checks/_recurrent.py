@@ -38,7 +38,8 @@ def tensors(arrays: dict, requires_grad=False) -> dict:
 
 
 def array_issue(name, got, want, hints=None, rtol=RTOL, atol=ATOL):
-    """Why ``got`` is not ``want``, or None; the expected values are never printed.
+    """Why ``got`` is not ``want``, or None; the expected values and shape are never printed,
+    the relative error only to its order of magnitude.
 
     got : the student's value (anything); want : ndarray; hints : {cause: ndarray or None}.
     """
@@ -47,12 +48,13 @@ def array_issue(name, got, want, hints=None, rtol=RTOL, atol=ATOL):
         return f"{name} is a torch tensor: this assignment works in numpy, return a numpy array"
     if not isinstance(got, np.ndarray):
         kind = "None (did you forget to return it?)" if got is None else type(got).__name__
-        return f"{name} should be a numpy array of shape {want.shape}, got {kind}"
+        return f"{name} should be a numpy array, got {kind}"
     if got.dtype.name in LOW_PRECISION:
         return (f"{name} has dtype {got.dtype}: keep every computation in float64 "
                 "(float32 keeps about 7 significant digits, the check needs 9)")
     if got.shape != want.shape:
-        return f"{name} has shape {got.shape}, expected {want.shape}" + _causes(got, want, hints, rtol, atol)
+        wrong = "" if got.ndim == want.ndim else f": {got.ndim} dimensions is the wrong number of dimensions"
+        return f"{name} has shape {got.shape}, which is wrong{wrong}" + _causes(got, want, hints, rtol, atol)
     if got.dtype.kind not in "biuf":
         return f"{name} has dtype {got.dtype}, expected float64"
     if got.size and not np.all(np.isfinite(got)):
@@ -69,7 +71,7 @@ def array_issue(name, got, want, hints=None, rtol=RTOL, atol=ATOL):
                  "in the computation (astype(np.float32), np.float32(...), a float32 array from torch)"
                  if err < 1e-5 else "")
     return (f"{name} is wrong at index {_idx(idx)} (your value {float(got[idx])!r}); {int((~close).sum())} of "
-            f"{close.size} elements differ, relative error {err:.1e} (tolerance {rtol:g})"
+            f"{close.size} elements differ, relative error about {err:.0e} (tolerance {rtol:g})"
             + (precision or _causes(got, want, hints, rtol, atol)))
 
 
@@ -81,6 +83,39 @@ def keys_issue(what, got, keys, kind="a dict"):
     if missing:
         return f"{what} is missing the key(s) {missing}: it must hold {list(keys)}"
     return None
+
+
+def cache_issue(what, cache, want: dict, hints=None):
+    """Compare every entry of a returned cache with its reference, or None when all match.
+
+    want : {key: ndarray, or a dict of ndarrays (params, gates)}; entries the cache holds beyond
+        these are allowed (a solution may keep more for its backward pass).
+    hints : {key: {cause: ndarray}} for the arrays, as in :func:`array_issue`.
+    """
+    problem = keys_issue(what, cache, list(want))
+    if problem:
+        return problem
+    for key, ref in want.items():
+        name = f'{what}["{key}"]'
+        if isinstance(ref, dict):
+            problem = keys_issue(name, cache[key], list(ref))
+            for sub, sub_ref in ref.items():
+                problem = problem or array_issue(f'{name}["{sub}"]', cache[key][sub], sub_ref)
+        else:
+            problem = array_issue(name, cache[key], ref, hints=(hints or {}).get(key))
+        if problem:
+            return problem
+    return None
+
+
+def expects_value_error(case, result, what):
+    """The verdict of a case whose input the contract rejects with ValueError (``what`` names it)."""
+    from autograder.checks.base import Verdict
+
+    if result.error_type == "ValueError":
+        return Verdict(True, "correct")
+    return Verdict(False, f"{case.func} should raise ValueError for {what}, as its docstring says, "
+                   + (f"got {result.error}" if result.error else "but it returned a value"))
 
 
 def grads_issue(what, got, want, hints=None):
@@ -119,7 +154,7 @@ def sigmoid(z):
 
 
 def softmax(z, axis=-1):
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    e = np.exp(z - z.max(axis=axis, keepdims=True, initial=-np.inf))  # initial: an axis of length 0 (N = 0)
     return e / e.sum(axis=axis, keepdims=True)
 
 

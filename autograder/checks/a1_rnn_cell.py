@@ -7,9 +7,9 @@ Graded functions (the notebook states their contracts):
     encode(itos, tokens) -> ndarray (L,) int                unknown tokens -> 0
     one_hot(indices, V) -> ndarray (*S, V) float64          ValueError for an index outside [0, V)
     rnn_step_forward(x, h_prev, params) -> h_next (N, H)
-    rnn_forward(x, h0, params) -> h (T, N, H)
+    rnn_forward(x, h0, params) -> h (T, N, H)             ValueError for T = 0 (as rnnlab; nn.RNN refuses it)
     count_rnn_params(D, H, convention, K=None) -> int       "pytorch" or "keras", K a dense layer after
-    classify_sequence(x, h0, params, W_hy, b_y) -> probs (N, K)   softmax(W_hy h_T + b_y)
+    classify_sequence(x, h0, params, W_hy, b_y) -> probs (N, K)   softmax(W_hy h_T + b_y), ValueError for T = 0
 
 References are independent of rnnlab and of the solution: PyTorch float64 modules
 (``nn.RNNCell``, ``nn.RNN``, ``nn.Linear``, ``F.one_hot``, parameter counts of real modules)
@@ -61,6 +61,10 @@ def _vocab_cases(seed):
         Case("the unknown token itself occurs in the tokens", "build_vocab", (["<unk>", "b", "<unk>", "a"],)),
         Case("sixty words with skewed frequencies", "build_vocab", ([str(w) for w in zipf],), weight=2.0),
         Case("no tokens at all", "build_vocab", ([],), weight=0.5),
+        Case("tokens that differ only in case: 'Dalian', 'dalian', 'DALIAN'", "build_vocab",
+             ("Dalian to dalian from Dalian DALIAN to".split(),)),
+        Case("a custom unknown token '<pad>' that also occurs in the tokens", "build_vocab",
+             (["<pad>", "b", "<pad>", "a", "b", "<unk>"],), kwargs={"unk": "<pad>"}),
     ]
 
 
@@ -92,7 +96,8 @@ def _vocab_verdict(case, result):
         return Verdict(False, f"the vocabulary lists {dup[0]!r} more than once: each token gets one index"
                        + (" (the unknown token must not be added again when it occurs in the tokens)" if unk in dup else ""))
     if set(got) != set(want):
-        return Verdict(False, f"the vocabulary has {len(got)} entries, expected {len(want)}: "
+        few = "too few" if len(got) < len(want) else "too many" if len(got) > len(want) else "the wrong"
+        return Verdict(False, f"the vocabulary has {len(got)} entries, {few} entries: "
                        "every distinct token plus the unknown slot, nothing else")
     first = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
     cause = ""
@@ -119,6 +124,10 @@ def _encode_cases(seed):
         Case("25 tokens drawn at random", "encode", (itos, long)),
         Case("a custom unknown token '<oov>' at index 0", "encode", (["<oov>", "a", "b"], ["b", "z", "a", "z"])),
         Case("the unknown token's own name", "encode", (itos, ["<unk>", "the"]), weight=0.5),
+        Case("tokens that differ only in case: 'Dalian' is not 'dalian'", "encode",
+             (["<unk>", "dalian", "Taipei"], "Dalian dalian DALIAN taipei Taipei".split())),
+        Case("a custom unknown token '<pad>' that also occurs in the tokens", "encode",
+             (["<pad>", "a", "b"], ["<pad>", "b", "zz", "<pad>", "a"])),
     ]
 
 
@@ -151,6 +160,8 @@ def _one_hot_cases(seed):
         Case("V=1: only the unknown slot", "one_hot", (np.zeros(3, dtype=np.int64), 1)),
         Case("(T, N) = (1, 1), the last index V-1", "one_hot", (np.array([[9]]), 10)),
         Case("a (2, 3, 2) array of indices", "one_hot", (rng.integers(0, 4, size=(2, 3, 2)), 4)),
+        Case("an empty sequence: indices of shape (0,), V=4", "one_hot", (np.zeros(0, dtype=np.int64), 4), weight=0.5),
+        Case("an empty batch: (T, N) = (3, 0), V=5", "one_hot", (np.zeros((3, 0), dtype=np.int64), 5), weight=0.5),
         Case("index equal to V raises ValueError", "one_hot", (np.array([1, 5]), 5), weight=0.5,
              meta={"expects_error": True}),
         Case("negative index raises ValueError", "one_hot", (np.array([[0], [-1]]), 3), weight=0.5,
@@ -242,6 +253,7 @@ def _step_cases(seed):
         case("D = H = 4", 5, 4, 4),
         case("large inputs that saturate tanh", 3, 3, 4, x_scale=500.0),
         case("a previous state far from zero", 2, 3, 5, h_scale=3.0),
+        case("an empty batch: N=0, D=3, H=4", 0, 3, 4, weight=0.5),
     ]
 
 
@@ -295,10 +307,28 @@ def _forward_cases(seed):
         case("h0 all zeros, T=6", 6, 2, 3, 4, h0_zero=True),
         case("large inputs that saturate tanh", 4, 2, 3, 3, x_scale=500.0),
         case("a long sequence, T=30", 30, 2, 2, 5),
+        case("an empty batch: T=3, N=0, D=2, H=4", 3, 0, 2, 4, weight=0.5),
+        _no_step_case("rnn_forward", rng, ()),
     ]
 
 
+def _no_step_case(func, rng, read_out):
+    """T = 0: rnnlab's rnn_forward raises ValueError (and nn.RNN RuntimeError), so the check expects ValueError."""
+    x, h0 = np.zeros((0, 2, 3)), np.tanh(rng.normal(0, 1.0, (2, 4)))
+    return Case("an empty sequence (T=0) raises ValueError", func, (x, h0, _params(rng, 3, 4)) + read_out,
+                weight=0.5, meta={"expects_error": True})
+
+
+def _expects_no_step_error(case, result):
+    if result.error_type == "ValueError":
+        return Verdict(True, "correct")
+    return Verdict(False, f"{case.func} should raise ValueError for a sequence of no step (T=0), as the docstring says, "
+                   + (f"got {result.error}" if result.error else "but it returned a value"))
+
+
 def _forward_verdict(case, result):
+    if case.meta.get("expects_error"):
+        return _expects_no_step_error(case, result)
     x, h0, params = case.args
     want = memo(case, "want", lambda: _torch_rnn(x, h0, params))
     return verdict(
@@ -396,10 +426,10 @@ def _classify_variants(x, h0, params, W_hy, b_y):
 def _classify_cases(seed):
     rng = np.random.default_rng(seed)
 
-    def case(name, T, N, D, H, K, b_scale=0.5, weight=1.0):
+    def case(name, T, N, D, H, K, b_scale=0.5, b_shift=0.0, w_scale=1.0, weight=1.0):
         x = rng.normal(0, 1, (T, N, D))
         h0 = np.tanh(rng.normal(0, 0.5, (N, H)))
-        W_hy, b_y = rng.normal(0, 1, (K, H)), rng.normal(0, b_scale, K)
+        W_hy, b_y = rng.normal(0, w_scale, (K, H)), b_shift + rng.normal(0, b_scale, K)
         return Case(name, "classify_sequence", (x, h0, _params(rng, D, H), W_hy, b_y), weight=weight)
 
     return [
@@ -409,12 +439,20 @@ def _classify_cases(seed):
         case("H = K = 3", 4, 3, 2, 3, 3),
         case("scores around 1000 (exp overflows unless the softmax is shifted)", 3, 3, 2, 4, 4, b_scale=1000.0),
         case("T=12, N=5", 12, 5, 3, 6, 4),
+        case("scores all near -900 (exp underflows to 0 unless the softmax is shifted)", 3, 3, 2, 4, 3, b_shift=-900.0),
+        case("scores in the thousands whose maxima differ by more than 1000 between sequences "
+             "(shift each row by its own max)", 4, 4, 3, 5, 3, w_scale=2500.0),
+        case("an empty batch: T=4, N=0, K=3", 4, 0, 2, 3, 3, weight=0.5),
+        _no_step_case("classify_sequence", rng, (rng.normal(0, 1, (3, 4)), rng.normal(0, 1, 3))),
     ]
 
 
 def _classify_verdict(case, result):
+    if case.meta.get("expects_error"):
+        return _expects_no_step_error(case, result)
     want = memo(case, "want", lambda: _classify_reference(*case.args))
-    hints = {k: v for k, v in _classify_variants(*case.args).items() if v is not None}
+    empty = case.args[0].shape[1] == 0  # no sequence: no mistake to recognise, only the shape (0, K)
+    hints = {} if empty else {k: v for k, v in _classify_variants(*case.args).items() if v is not None}
     got = result.value
     if isinstance(got, np.ndarray) and got.shape == want.shape and not np.all(np.isfinite(got)):
         return Verdict(False, "probabilities contain NaN or inf: subtract each row's maximum score before exp "

@@ -184,6 +184,7 @@ def _step_backward_cases(seed):
         _step_case(rng, "H larger than D: N=4, D=2, H=7", 4, 2, 7),
         _step_case(rng, "inputs that nearly saturate tanh", 3, 3, 4, x_scale=4.0),
         _step_case(rng, "centred-difference gradient check, N=2, D=3, H=2", 2, 3, 2, gradcheck=True),
+        _step_case(rng, "an empty batch: N=0, D=3, H=4", 0, 3, 4, weight=0.5),
     ]
 
 
@@ -220,14 +221,16 @@ def _step_hints(dh_next, cache):
     dz = dh_next * (1 - h_next ** 2)
     hints["dh_prev"]["W_hh was used transposed (dz @ W_hh.T instead of dz @ W_hh)"] = dz @ p["W_hh"].T
     hints["grads"]["W_hh"]["dW_hh was computed as h_prev.T @ dz (the transposed product)"] = h_prev.T @ dz
-    for n in ("b_ih", "b_hh"):
-        hints["grads"][n]["the bias gradient was averaged over the batch instead of summed"] = dz.mean(axis=0)
+    if len(dz):  # N = 0: no mean to take (numpy would warn), and nothing to recognise
+        for n in ("b_ih", "b_hh"):
+            hints["grads"][n]["the bias gradient was averaged over the batch instead of summed"] = dz.mean(axis=0)
     return hints
 
 
 def _gradcheck_issue(name, got, numerical):
     if not isinstance(got, np.ndarray) or got.shape != numerical.shape:
-        return f"{name} should be an array of shape {numerical.shape}, got {getattr(got, 'shape', type(got).__name__)}"
+        got_text = f"shape {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__
+        return f"{name} should be a numpy array of the shape of the argument it differentiates, got {got_text}"
     err = rel_error(got, numerical)
     if err > GRADCHECK_TOL:
         return (f"{name} disagrees with centred differences of the forward pass: relative error {err:.1e} "
@@ -278,6 +281,7 @@ def _backward_cases(seed):
         _sequence_case(rng, "truncate=None given explicitly, T=4", 4, 2, 2, 3, truncate=None),
         _sequence_case(rng, "centred-difference gradient check, T=3, N=2, D=2, H=3", 3, 2, 2, 3, gradcheck=True,
                        weight=2.0),
+        _sequence_case(rng, "an empty batch: T=4, N=0, D=2, H=3", 4, 0, 2, 3, weight=0.5),
     ]
 
 
@@ -292,6 +296,7 @@ def _truncated_cases(seed):
         _sequence_case(rng, "T=1, truncate=1", 1, 2, 3, 2, truncate=1),
         _sequence_case(rng, "a loss on the last state only, T=8, truncate=3", 8, 2, 2, 3, truncate=3, only_last=True),
         _sequence_case(rng, "truncate=0 raises ValueError", 3, 1, 2, 2, truncate=0, weight=0.5),
+        _sequence_case(rng, "an empty batch: T=5, N=0, truncate=2", 5, 0, 2, 3, truncate=2, weight=0.5),
     ]
 
 
@@ -348,8 +353,8 @@ def _ce_reference(logits, targets, mask):
     return loss.item(), z.grad.numpy(), each.detach().numpy()
 
 
-def _ce_case(rng, name, T, N, K, lengths=None, pad_value=None, scale=2.0, weight=1.0):
-    logits = rng.normal(0, scale, (T, N, K))
+def _ce_case(rng, name, T, N, K, lengths=None, pad_value=None, scale=2.0, shift=0.0, weight=1.0):
+    logits = shift + rng.normal(0, scale, (T, N, K))
     targets = rng.integers(0, K, size=(T, N))
     lengths = [T] * N if lengths is None else lengths
     mask = (np.arange(T)[:, None] < np.array(lengths)[None, :]).astype(np.float64)
@@ -367,6 +372,8 @@ def _ce_cases(seed):
         _ce_case(rng, "T=1, N=1, K=2", 1, 1, 2),
         _ce_case(rng, "one kept position in the batch", 3, 2, 4, lengths=[1, 0]),
         _ce_case(rng, "scores around +-1000 (exp overflows unless shifted)", 3, 2, 3, lengths=[3, 2], scale=1000.0),
+        _ce_case(rng, "scores all near -900 (exp underflows to 0 unless shifted)", 3, 2, 4, lengths=[3, 1], shift=-900.0),
+        _ce_case(rng, "scores all near +850 (exp overflows unless shifted)", 2, 3, 3, lengths=[2, 2, 1], shift=850.0),
     ]
 
 
@@ -475,6 +482,7 @@ def _norms_cases(seed):
         case("T=12, large recurrent weights (gain 2.5)", 12, 2, 3, 6, 2.5, weight=2.0),
         case("T=1", 1, 2, 2, 3, 1.0),
         case("N=1, T=20, gain 1", 20, 1, 2, 4, 1.0),
+        case("an empty batch: T=5, N=0", 5, 0, 2, 3, 1.0, weight=0.5),
     ]
 
 

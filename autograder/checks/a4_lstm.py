@@ -252,6 +252,7 @@ def _specs():
         ("saturating gates (|x| about 30)", 3, 2, 3, 4, {"x_scale": 30.0}, 1.0),
         ("a large cell state (|c_prev| about 5)", 3, 2, 3, 3, {"c_scale": 5.0}, 1.0),
         ("another random draw", 6, 2, 2, 7, {}, 1.0),
+        ("an empty batch", 3, 0, 2, 4, {}, 0.5),
     ]
 
 
@@ -298,6 +299,10 @@ def _forward_cases(step):
         if not step:
             x, h0, _, p = _inputs(rng, 20, 2, 3, 4, {}, False)
             out.append(Case("c0 omitted (zeros): T=20, N=2, D=3, H=4", func, (x, h0, p)))
+            # T = 0: rnnlab's lstm_forward raises ValueError (nn.LSTM refuses it), so the check expects ValueError
+            _, h0, c0, p = _inputs(rng, 1, 2, 3, 4, {}, False)
+            out.append(Case("an empty sequence (T=0) raises ValueError", func, (np.zeros((0, 2, 3)), h0, p, c0),
+                            weight=0.5, meta={"expects_error": True}))
         return out
 
     return cases
@@ -305,6 +310,8 @@ def _forward_cases(step):
 
 def _forward_verdict(step):
     def judge(case, result):
+        if case.meta.get("expects_error"):
+            return R.expects_value_error(case, result, "a sequence of no step (T=0)")
         if step:
             x, h_prev, c_prev, p = case.args
             xs = x[None]
@@ -325,20 +332,21 @@ def _forward_verdict(step):
                 return verdict(problem)
             h, c, cache = value
             problems = [R.array_issue("h_next", h, ref["h"], hints=h_hints), R.array_issue("c_next", c, ref["c"], hints=c_hints),
-                        R.keys_issue("the cache", cache, STEP_CACHE)]
-            if problems[-1] is None:
-                problems += [_gates_issue('cache["gates"]', cache["gates"], ref["gates"]),
-                             R.array_issue('cache["c_next"]', cache["c_next"], ref["c"])]
+                        R.keys_issue("cache", cache, STEP_CACHE),
+                        R.cache_issue("cache", cache, {"x": x, "h_prev": h_prev, "c_prev": c_prev, "c_next": ref["c"],
+                                                       "params": p})]
+            if R.keys_issue("cache", cache, STEP_CACHE) is None:
+                problems.append(_gates_issue('cache["gates"]', cache["gates"], ref["gates"]))
         else:
             value, problem = unpack(result.value, 2, case.func)
             if problem:
                 return verdict(problem)
             h, cache = value
-            problems = [R.array_issue("h", h, ref["h"], hints=h_hints), R.keys_issue("the cache", cache, SEQ_CACHE)]
-            if problems[-1] is None:
-                problems += [R.array_issue('cache["c"]', cache["c"], ref["c"], hints=c_hints),
-                             R.array_issue('cache["c0"]', cache["c0"], c_prev),
-                             _gates_issue('cache["gates"]', cache["gates"], ref["gates"])]
+            problems = [R.array_issue("h", h, ref["h"], hints=h_hints), R.keys_issue("cache", cache, SEQ_CACHE),
+                        R.cache_issue("cache", cache, {"x": x, "h0": h_prev, "c0": c_prev, "h": ref["h"], "c": ref["c"],
+                                                       "params": p}, hints={"c": c_hints})]
+            if R.keys_issue("cache", cache, SEQ_CACHE) is None:
+                problems.append(_gates_issue('cache["gates"]', cache["gates"], ref["gates"]))
         return verdict(modified_issue(case, result, names), *problems)
 
     return judge
@@ -450,7 +458,7 @@ def _bias_verdict(case, result):
     cand = case.kwargs.get("candidate", 0.5)
     b = result.value
     if not isinstance(b, np.ndarray) or b.shape != (4 * H,) or b.dtype.kind != "f":
-        return Verdict(False, f"gate_biases({row!r}, {H}) should return a float array of shape ({4 * H},), got "
+        return Verdict(False, f"gate_biases({row!r}, {H}) should return a float array of shape (4*H,), got "
                        + (f"shape {b.shape}, dtype {b.dtype}" if isinstance(b, np.ndarray) else type(b).__name__))
     if not np.all(np.isfinite(b)):
         return Verdict(False, "the biases contain inf or NaN: a large finite value such as 20 saturates a sigmoid")

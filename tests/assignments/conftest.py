@@ -14,3 +14,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("mutation scores of the hidden checks")
         for line in lines:
             terminalreporter.write_line(line)
+        terminalreporter.write_line("")
+        for line in harness.per_check_table():
+            terminalreporter.write_line(line)
+        path = harness.write_summary()
+        if path is not None:
+            terminalreporter.write_line(f"(also written to {path})")

@@ -77,10 +77,16 @@ Mutant = Alternative = Variant
 
 @dataclass
 class CheckScore:
-    """One check's outcome: the fraction of its weight passed and the per-case rows."""
+    """One check's outcome: the fraction of its weight passed and the per-case rows.
+
+    results : {case name: Result}, what the probes observed (the student's side of a message).
+    cases : the check's cases, in order.
+    """
 
     fraction: float
     rows: list  # [(case name, weight, passed, message), ...]
+    results: dict = field(default_factory=dict)
+    cases: tuple = ()
 
     def failed(self) -> list:
         return [(name, msg) for name, _, passed, msg in self.rows if not passed]
@@ -211,7 +217,7 @@ def score_check(name: str, check_id: str, namespace: dict) -> CheckScore:
         raw = runtime._probe_all([wire], namespace)[case.name]
         results[case.name] = runtime.result_from_wire(json.loads(json.dumps(raw)))
     fraction, rows = evaluate(check, results, cases)
-    return CheckScore(fraction, rows)
+    return CheckScore(fraction, rows, results, tuple(cases))
 
 
 def score_all(name: str, namespace: dict) -> dict:
@@ -221,14 +227,38 @@ def score_all(name: str, namespace: dict) -> dict:
     return {check_id: score_check(name, check_id, namespace) for check_id in load_checks(name)}
 
 
-def score_variant(name: str, variant: Variant | None = None) -> dict:
-    """Build the (changed) solution and score every check; ``{check_id: CheckScore}``."""
-    return score_all(name, build_namespace(name, variant))
+# (assignment, id of the variant) -> (variant, scores): test_mutation and test_hidden_messages
+# score the same variants; the variant is kept so its id cannot be reused by another object.
+_SCORES: dict = {}
+
+
+def score_variant(name: str, variant: Variant | None = None, cache: bool = False) -> dict:
+    """Build the (changed) solution and score every check; ``{check_id: CheckScore}``.
+
+    cache : reuse the scores of this very variant object scored earlier in the process (the
+        variants of a mutants module live as long as the process).
+    """
+    if not cache:
+        return score_all(name, build_namespace(name, variant))
+    key = (name, id(variant))
+    if key not in _SCORES or _SCORES[key][0] is not variant:
+        _SCORES[key] = (variant, score_all(name, build_namespace(name, variant)))
+    return _SCORES[key][1]
+
+
+# CASE_FAILS[assignment][(check_id, case name)] = number of mutants that fail that case
+# (filled by record for mutants): a hidden case no mutant fails is listed in the summary.
+CASE_FAILS: dict = {}
 
 
 def record(name: str, kind: str, variant_name: str, scores: dict) -> None:
     RESULTS.setdefault(name, {}).setdefault(kind, {})[variant_name] = {
         check_id: s.fraction for check_id, s in scores.items()}
+    if kind == "mutant":
+        fails = CASE_FAILS.setdefault(name, {})
+        for check_id, s in scores.items():
+            for case_name, _, passed, _ in s.rows:
+                fails[(check_id, case_name)] = fails.get((check_id, case_name), 0) + (not passed)
 
 
 def describe(scores: dict) -> str:
@@ -272,3 +302,70 @@ def mutation_table(results: dict | None = None) -> list:
             lines.append(f"  checks no mutant kills: {', '.join(unkilled)}")
     return lines
 
+
+
+def per_check_table(results: dict | None = None) -> list:
+    """Markdown lines: per assignment and hidden check, the mutants that check kills on its own.
+
+    Each check is scored alone (no visible assert is involved), so "killed by this check" means
+    this check scores below full marks on the mutant, whatever the other checks do. The totals
+    row counts the mutants some hidden check kills and the alternatives at full marks everywhere.
+    """
+    results = RESULTS if results is None else results
+    if not results:
+        return []
+    lines = ["| assignment | check id | hidden cases | mutants killed by this check alone |",
+             "|---|---|---:|---:|"]
+    totals = []
+    for name in sorted(results):
+        kinds = results[name]
+        mutants = kinds.get("mutant", {})
+        alts = kinds.get("alternative", {})
+        try:
+            checks = list(_check_ids(name))
+        except Exception:  # an assignment of a test (the fixture) without a checks module on the path
+            checks = sorted({c for s in mutants.values() for c in s})
+        for check_id in checks:
+            n_cases = _case_count(name, check_id)
+            killed = sum(1 for s in mutants.values() if s.get(check_id, 1) < 1)
+            shown = f"{killed}/{len(mutants)}" if mutants else "-"
+            lines.append(f"| {name} | {check_id} | {n_cases} | {shown} |")
+        killed_any = sum(1 for s in mutants.values() if any(f < 1 for f in s.values()))
+        alts_ok = sum(1 for s in alts.values() if all(f == 1 for f in s.values()))
+        totals.append(f"| {name} | {len(mutants)} | {killed_any} | {alts_ok}/{len(alts)} |")
+    return (lines + ["", "| assignment | mutants | killed by hidden checks alone | alternatives at full marks |",
+                     "|---|---:|---:|---:|"] + totals)
+
+
+def _check_ids(name: str):
+    from autograder.checks.base import load_checks
+
+    return load_checks(name)
+
+
+def _case_count(name: str, check_id: str):
+    try:
+        return len(_cases(name, check_id))
+    except Exception:
+        return "-"
+
+
+SUMMARY_FILE = REPO / ".pytest-mutation-summary.md"
+
+
+def write_summary(path: Path = SUMMARY_FILE, results: dict | None = None) -> Path | None:
+    """Write the mutation table and the per-check table as markdown (git-ignored at the repo root)."""
+    results = RESULTS if results is None else results
+    if not results:
+        return None
+    text = ["# Mutation scores of the hidden checks", "",
+            "Written by tests/assignments/conftest.py at the end of a pytest run over tests/assignments;",
+            "only the variants that run scored (a -k selection gives a partial table).", "",
+            "```", *mutation_table(results), "```", "", *per_check_table(results), ""]
+    if results is RESULTS:
+        for name in sorted(n for n in CASE_FAILS if n in results):
+            never = [f"{c} / {case}" for (c, case), n in sorted(CASE_FAILS[name].items()) if n == 0]
+            text += [f"Hidden cases of {name} that no mutant fails: " + ("none" if not never else ""),
+                     *[f"- {item}" for item in never], ""]
+    path.write_text("\n".join(text), encoding="utf-8")
+    return path

@@ -75,6 +75,29 @@ MUTANTS = [
     Mutant("softmax without the max shift", replace=((SHIFT, ""),), kills=("classify_sequence",)),
     Mutant("softmax over the batch axis", replace=((NORMALISE, "return e / e.sum(axis=0, keepdims=True)"),),
            kills=("classify_sequence",)),
+    # tokens that differ only in case, a custom unknown token that occurs, empty inputs, large scores
+    Mutant("vocab lower-cases the tokens",
+           replace=(("Counter(tok for tok in tokens if tok != unk)", "Counter(tok.lower() for tok in tokens if tok != unk)"),),
+           kills=("build_vocab",)),
+    Mutant("vocab leaves out the default '<unk>' only",
+           replace=(("Counter(tok for tok in tokens if tok != unk)", 'Counter(tok for tok in tokens if tok != "<unk>")'),),
+           kills=("build_vocab",)),
+    Mutant("encode lower-cases the tokens", replace=(("stoi.get(tok, 0)", "stoi.get(tok.lower(), 0)"),), kills=("encode",)),
+    Mutant("one_hot range check by min and max (fails on no index)",
+           replace=(("if outside.any():", "if indices.min() < 0 or indices.max() >= V:"),), kills=("one_hot",)),
+    Mutant("step reshapes h_prev with -1 (fails on N=0)",
+           replace=(('h_prev @ params["W_hh"].T', 'h_prev.reshape(x.shape[0], -1) @ params["W_hh"].T'),),
+           kills=("rnn_step_forward", "rnn_forward", "classify_sequence")),
+    Mutant("softmax shifted by the global max", replace=((SHIFT, "    scores = scores - scores.max()\n"),),
+           kills=("classify_sequence",)),
+    Mutant("softmax shifted by the row mean",
+           replace=((SHIFT, "    scores = scores - scores.mean(axis=1, keepdims=True)\n"),), kills=("classify_sequence",)),
+    Mutant("rnn_forward returns an empty array for T=0",
+           replace=(('    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n', ""),),
+           kills=("rnn_forward", "classify_sequence")),
+    Mutant("vocab by count buckets from the largest count (fails on no token)",
+           replace=((VOCAB_SORT, "[tok for c in range(max(counts.values()), 0, -1) "
+                                 "for tok in sorted(t for t in counts if counts[t] == c)]"),), kills=("build_vocab",)),
 ]
 
 ALTERNATIVES = [
@@ -99,6 +122,11 @@ ALTERNATIVES = [
     Alternative("softmax through log-sum-exp", replace=((
         "e = np.exp(scores)\n    return e / e.sum(axis=1, keepdims=True)",
         "return np.exp(scores - np.log(np.exp(scores).sum(axis=1, keepdims=True)))"),)),
+    Alternative("softmax shifted by the row max minus one",
+                replace=((SHIFT, "    scores = scores - (scores.max(axis=1, keepdims=True) + 1.0)\n"),)),
+    Alternative("vocab from a dict of counts", replace=(("counts = Counter(tok for tok in tokens if tok != unk)",
+                                                       "counts = {}\n    for tok in tokens:\n        if tok != unk:\n"
+                                                       "            counts[tok] = counts.get(tok, 0) + 1"),)),
 ]
 
 # A solution calling the course's reference implementation (test_assignment_release: it earns no points

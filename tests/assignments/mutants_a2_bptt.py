@@ -106,6 +106,10 @@ MUTANTS = [
            kills=("grad_norms_over_time",)),
     Mutant("mean of per-sequence norms", replace=((NORM_AT_T, "        norms[t] = np.linalg.norm(g, axis=1).mean()\n"),),
            kills=("grad_norms_over_time",)),
+    # empty batches and scores far beyond exp's range
+    Mutant("softmax shifted by the global max", replace=(("shifted = logits - logits.max(axis=-1, keepdims=True)",
+                                                          "shifted = logits - logits.max()"),),
+           kills=("softmax_cross_entropy",)),
 ]
 
 ALTERNATIVES = [

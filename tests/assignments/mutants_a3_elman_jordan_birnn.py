@@ -40,6 +40,37 @@ def _in_place_forward(ns):
     return jordan_forward
 
 
+def _inline_jordan_forward(minus_one=False):
+    """A forward that does not call the step function and projects all inputs at once.
+
+    minus_one : reshape the projection with -1, which numpy cannot infer when N = 0.
+    """
+    def factory(ns):
+        return jordan_forward
+
+    def jordan_forward(x, y0, params):
+        T, N, D = x.shape
+        if T == 0:
+            raise ValueError("x must have at least one time step")
+        H = -1 if minus_one else params["W_ih"].shape[0]
+        xw = (x.reshape(T * N, D) @ params["W_ih"].T).reshape(T, N, H) + params["b_ih"] + params["b_hh"]
+        hs, ys, y_prev = [], [], y0
+        for t in range(T):
+            h = np.tanh(xw[t] + y_prev @ params["W_yh"].T)
+            z = h @ params["W_hy"].T + params["b_y"]
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            y_prev = e / e.sum(axis=1, keepdims=True)
+            hs.append(h)
+            ys.append(y_prev)
+        y = np.stack(ys)
+        return y, {"x": x, "y0": y0, "h": np.stack(hs), "y": y, "params": params}
+
+    return factory
+
+
+# The T = 0 check of jordan_forward (rnnlab refuses a sequence of no step).
+NO_STEP_CHECK = '    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n'
+
 MUTANTS = [
     # jordan_step_forward
     Mutant("sigmoid output instead of softmax", replace=((_Y, 'z = h @ params["W_hy"].T + params["b_y"]\n    y_next = 1 / (1 + np.exp(-z))'),),
@@ -103,6 +134,26 @@ MUTANTS = [
            replace=((_BWD_BACK, 'dout[:, :, H:] = dout[::-1, :, H:]\n'
                                 '    dx_bwd, dh0_bwd, grads_bwd = rnn_backward(dout[:, :, H:], cache["bwd"])'),),
            kills=("birnn_backward",)),
+    # returned caches: every entry is compared, not only the keys
+    Mutant("step cache holds y_next as y_prev", replace=(('cache = dict(x=x, y_prev=y_prev, h=h, y=y_next, params=params)', 'cache = dict(x=x, y_prev=y_next, h=h, y=y_next, params=params)'),),
+           kills=("jordan_step_forward",)),
+    Mutant("sequence cache holds the last output as y0", replace=(('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', 'cache = dict(x=x, y0=y_prev, h=h, y=y, params=params)'),),
+           kills=("jordan_forward",)),
+    Mutant("sequence cache holds the last hidden state at every step",
+           replace=(('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', 'cache = dict(x=x, y0=y0, h=np.broadcast_to(h[-1], h.shape), y=y, params=params)'),),
+           kills=("jordan_forward",)),
+    Mutant("backward direction's cache keeps x in the original order",
+           replace=(('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', "cache = dict(fwd=cache_fwd, bwd=dict(cache_bwd, x=x))"),), kills=("birnn_forward",)),
+    Mutant("backward direction's cache holds the forward h0",
+           replace=(('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', 'cache = dict(fwd=cache_fwd, bwd=dict(cache_bwd, h0=h0[0]))'),), kills=("birnn_forward",)),
+    # empty batches (N = 0)
+    Mutant("forward projects the inputs with reshape(T, N, -1) (fails on N=0)",
+           patch={"jordan_forward": _inline_jordan_forward(minus_one=True)}, kills=("jordan_forward",)),
+    Mutant("step reshapes y_prev with -1 (fails on N=0)",
+           replace=(('y_prev @ params["W_yh"].T', 'y_prev.reshape(x.shape[0], -1) @ params["W_yh"].T'),),
+           kills=("jordan_step_forward", "jordan_forward")),
+    Mutant("jordan_forward returns empty arrays for T=0",
+           replace=((NO_STEP_CHECK, ""),), kills=("jordan_forward",)),
 ]
 
 
@@ -127,25 +178,6 @@ def _vectorised_jordan_backward(ns):
     return jordan_backward
 
 
-def _inline_jordan_forward(ns):
-    """A forward that does not call the step function and projects all inputs at once."""
-    def jordan_forward(x, y0, params):
-        T, N, D = x.shape
-        xw = (x.reshape(T * N, D) @ params["W_ih"].T).reshape(T, N, -1) + params["b_ih"] + params["b_hh"]
-        hs, ys, y_prev = [], [], y0
-        for t in range(T):
-            h = np.tanh(xw[t] + y_prev @ params["W_yh"].T)
-            z = h @ params["W_hy"].T + params["b_y"]
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            y_prev = e / e.sum(axis=1, keepdims=True)
-            hs.append(h)
-            ys.append(y_prev)
-        y = np.stack(ys)
-        return y, {"x": x, "y0": y0, "h": np.stack(hs), "y": y, "params": params}
-
-    return jordan_forward
-
-
 ALTERNATIVES = [
     Alternative("one stacked weight [W_ih W_yh] on [x ; y_prev]",
                 replace=((_A, 'a = np.concatenate([x, y_prev], axis=1) @ np.concatenate([params["W_ih"], params["W_yh"]], axis=1).T'
@@ -156,13 +188,17 @@ ALTERNATIVES = [
     Alternative("tanh derivative factored as (1 - h)(1 + h)",
                 replace=((_DA, 'da = (dz @ p["W_hy"]) * (1.0 - h) * (1.0 + h)'),)),
     Alternative("vectorised BPTT with einsum", patch={"jordan_backward": _vectorised_jordan_backward}),
-    Alternative("forward without the step function", patch={"jordan_forward": _inline_jordan_forward}),
+    Alternative("forward without the step function", patch={"jordan_forward": _inline_jordan_forward()}),
     Alternative("np.flip instead of [::-1]",
                 replace=(("rnn_forward(x[::-1], h0[1], params_bwd)", "rnn_forward(np.flip(x, axis=0), h0[1], params_bwd)"),
                          (_CAT, "out = np.concatenate([h_fwd, np.flip(h_bwd, axis=0)], axis=-1)"),
                          ("dout[::-1, :, H:]", "np.flip(dout[:, :, H:], axis=0).copy()"),
                          ("dx = dx_fwd + dx_bwd[::-1]", "dx = np.add(dx_fwd, np.flip(dx_bwd, axis=0))"))),
     Alternative("shared bias gradient array", replace=(('"b_hh": db.copy()', '"b_hh": db'),)),
+    Alternative("caches hold extra entries and copies",
+                replace=(('cache = dict(x=x, y_prev=y_prev, h=h, y=y_next, params=params)', "cache = dict(x=x.copy(), y_prev=y_prev.copy(), h=h, y=y_next, params=params, a=a)"),
+                         ('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', "cache = dict(x=x, y0=y0, h=h.copy(), y=y, params=dict(params), T=T)"),
+                         ('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', "cache = dict(fwd=cache_fwd, bwd=cache_bwd, out=out)"))),
 ]
 
 # A solution calling the course's reference implementation (test_release: no points for it).

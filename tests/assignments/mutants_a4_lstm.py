@@ -22,6 +22,9 @@ _CARRY = "h_prev, c_prev = h[t], c[t]"
 _COUNT = "per_direction = 4 * (H * D + H * H + biases[convention] * H)"
 
 
+# The T = 0 check of lstm_forward (rnnlab refuses a sequence of no step).
+NO_STEP_CHECK = '    if T == 0:\n        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n'
+
 MUTANTS = [
     # lstm_step_forward
     Mutant("forget and input gates swapped",
@@ -94,6 +97,24 @@ MUTANTS = [
            replace=(("raise ValueError(f\"convention must be 'pytorch' or 'keras', got {convention!r}\")", "pass"),)),
     Mutant("returns a float", replace=(("return int(per_direction * (2 if bidirectional else 1))",
                                         "return per_direction * (2.0 if bidirectional else 1.0)"),)),
+    # returned caches: every entry is compared, not only the keys
+    Mutant("step cache holds c_next as c_prev", replace=(('cache = dict(x=x, h_prev=h_prev, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)', 'cache = dict(x=x, h_prev=h_prev, c_prev=c_next, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)'),),
+           kills=("lstm_step_forward",)),
+    Mutant("step cache holds h_next as h_prev", replace=(('cache = dict(x=x, h_prev=h_prev, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)', 'cache = dict(x=x, h_prev=h_next, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)'),),
+           kills=("lstm_step_forward",)),
+    Mutant("sequence cache holds the last state as h0", replace=(('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', 'cache = dict(x=x, h0=h_prev, c0=c0, h=h, c=c, gates=gates, params=params)'),),
+           kills=("lstm_forward",)),
+    Mutant("sequence cache holds the cell states as h", replace=(('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', 'cache = dict(x=x, h0=h0, c0=c0, h=c, c=c, gates=gates, params=params)'),),
+           kills=("lstm_forward",)),
+    # empty batches (N = 0)
+    Mutant("bias gradient averaged over the batch", replace=(("db = da.sum(axis=0)", "db = da.mean(axis=0)"),),
+           kills=("lstm_step_backward", "lstm_backward")),
+    Mutant("step reshapes h_prev with -1 (fails on N=0)",
+           replace=(('h_prev @ params["W_hh"].T + params["b_hh"]  # (N, 4H)',
+                     'h_prev.reshape(x.shape[0], -1) @ params["W_hh"].T + params["b_hh"]  # (N, 4H)'),),
+           kills=("lstm_step_forward", "lstm_forward")),
+    Mutant("lstm_forward returns empty arrays for T=0",
+           replace=((NO_STEP_CHECK, ""),), kills=("lstm_forward",)),
 ]
 
 
@@ -195,14 +216,18 @@ ALTERNATIVES = [
     Alternative("count from the weight shapes",
                 replace=((_COUNT, "shapes = [(4 * H, D), (4 * H, H)] + [(4 * H,)] * biases[convention]\n"
                                   "    per_direction = sum(int(np.prod(s)) for s in shapes)"),)),
+    Alternative("caches hold extra entries and copies",
+                replace=(('cache = dict(x=x, h_prev=h_prev, c_prev=c_prev, gates=dict(i=i, f=f, g=g, o=o), c_next=c_next, params=params)', "cache = dict(x=x.copy(), h_prev=h_prev, c_prev=c_prev.copy(), gates=dict(i=i, f=f, g=g, o=o), "
+                                       "c_next=c_next, params=dict(params), h_next=h_next, a=a)"),
+                         ('cache = dict(x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, params=params)', "cache = dict(x=x, h0=h0.copy(), c0=c0, h=h, c=c.copy(), gates=gates, params=params, T=T)"))),
 ]
 
 # A solution calling the course's reference implementation (test_release: no points for it).
 SHORTCUT = Mutant("lstm_forward from rnnlab", replace=((
-    "    T, N, _ = x.shape\n    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n",
+    "    T, N, _ = x.shape\n" + NO_STEP_CHECK + "    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n",
     "    import rnnlab.lstm as L\n"
     "    h, ref = L.lstm_forward(x, h0, params, c0=c0)\n"
     "    return h, dict(x=x, h0=h0, c0=ref[\"c0\"], h=h, c=ref[\"c\"], gates={k: ref[\"gates\"][k].copy() for k in \"ifgo\"},"
     " params=params)\n"
-    "    T, N, _ = x.shape\n    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n"),),
+    "    T, N, _ = x.shape\n" + NO_STEP_CHECK + "    H = h0.shape[1]\n    c0 = np.zeros((N, H)) if c0 is None else c0\n"),),
                   kills=("lstm_forward",))

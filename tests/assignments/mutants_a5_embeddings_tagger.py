@@ -56,6 +56,10 @@ def _ce(how):
         if how == "gather":
             nll = -F.log_softmax(flat, dim=-1).gather(1, t[:, None])[:, 0]
             return (nll * m).sum() / m.sum()
+        if how == "global_max":  # one shift for every row: a row far below the top underflows
+            z = flat - flat.max()
+            nll = torch.log(torch.exp(z).sum(-1)) - z.gather(1, t[:, None])[:, 0]
+            return (nll * m).sum() / m.sum()
         if how == "unshifted":
             nll = torch.log(torch.exp(flat).sum(-1)) - flat.gather(1, t[:, None])[:, 0]
             return (nll * m).sum() / m.sum()
@@ -92,6 +96,31 @@ def _stoi_without_unknown(ns):
             x[:len(tokens), n] = torch.tensor([word_vocab.stoi[w] for w in tokens])
         return x, torch.tensor([len(t) for t in token_lists])
     return encode_words
+
+
+def _memoriser(per_word=False):
+    """predict_tags that looks the training data up instead of reading the sentence with the tagger.
+
+    per_word=False: the tags of the same sentence in train_sents or valid_sents, else all "O";
+    per_word=True: each word's most frequent training tag, "O" for a word never seen.
+    """
+    from collections import Counter, defaultdict
+
+    def factory(ns):
+        seen = ns["train_sents"] + ns["valid_sents"]
+        by_sentence = {tuple(s.tokens): list(s.tags) for s in seen}
+        by_word = defaultdict(Counter)
+        for sentence in seen:
+            for word, tag in zip(sentence.tokens, sentence.tags):
+                by_word[word][tag] += 1
+
+        def predict_tags(sentences):
+            if per_word:
+                return [[by_word[w].most_common(1)[0][0] if w in by_word else "O" for w in tokens]
+                        for tokens in sentences]
+            return [by_sentence.get(tuple(tokens), ["O"] * len(tokens)) for tokens in sentences]
+        return predict_tags
+    return factory
 
 
 MUTANTS = [
@@ -160,6 +189,15 @@ MUTANTS = [
     Mutant("padding positions tagged too", replace=((DECODE, "tag_vocab.decode(best[:, n])"),), kills=("predict_tags",)),
     Mutant("unknown words not mapped to the unknown slot", patch={"encode_words": _stoi_without_unknown},
            kills=("predict_tags",)),
+    # a tagger graded on the data it memorised would pass: the held-out sets leave that data out
+    Mutant("sentences looked up in the training data", patch={"predict_tags": _memoriser()}, kills=("predict_tags",)),
+    Mutant("each word's most frequent training tag", patch={"predict_tags": _memoriser(per_word=True)},
+           kills=("predict_tags",)),
+    Mutant("range check by min and max (fails on no index)",
+           replace=(("if outside.any():", "if indices.min() < 0 or indices.max() >= V:"),), kills=("embedding_forward",)),
+    Mutant("log-sum-exp shifted by the global max", patch={"masked_cross_entropy": _ce("global_max")},
+           kills=("masked_cross_entropy",)),
+    Mutant("only window 0 rejected", replace=(("or window < 1:", "or window == 0:"),), kills=("skipgram_pairs",)),
 ]
 
 ALTERNATIVES = [

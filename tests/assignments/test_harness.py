@@ -11,6 +11,7 @@ FIXTURE = harness.REPO / "tests" / "autograder" / "fixtures" / "course" / "solut
 def fixture_notebook(monkeypatch):
     monkeypatch.setattr(harness, "source_notebook", lambda name: FIXTURE)
     monkeypatch.setattr(harness, "RESULTS", {})
+    monkeypatch.setattr(harness, "CASE_FAILS", {})
     harness.solution_cells.cache_clear()
     yield
     harness.solution_cells.cache_clear()
@@ -89,3 +90,16 @@ def test_cached_cell_runs_once_per_text_of_the_cells_it_may_depend_on(tmp_path, 
         assert harness.score_variant("fixture", minus)["scale"].fraction == 1
     finally:
         harness.load_variants.cache_clear()
+
+
+def test_per_check_table_counts_the_mutants_each_check_kills_alone(tmp_path):
+    minus = harness.Mutant("minus", replace=(("return a + b", "return a - b"),))
+    harness.record("fixture", "mutant", "minus", harness.score_variant("fixture", minus))
+    harness.record("fixture", "alternative", "swap",
+                   harness.score_variant("fixture", harness.Alternative("swap", replace=(("return a + b", "return b + a"),))))
+    rows = {line.split("|")[2].strip(): line.split("|")[4].strip()  # the per-check rows, not the totals row
+            for line in harness.per_check_table() if line.startswith("| fixture | ") and not line.split("|")[2].strip().isdigit()}
+    assert rows == {"add": "1/1", "scale": "0/1"}
+    assert "| fixture | 1 | 1 | 1/1 |" in harness.per_check_table()
+    path = harness.write_summary(tmp_path / "summary.md")
+    assert "| fixture | add |" in path.read_text() and "scale / vector times 2.5" in path.read_text()

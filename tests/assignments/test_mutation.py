@@ -23,7 +23,7 @@ def _params(kind):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solution_gets_full_marks(name):
-    scores = harness.score_variant(name)
+    scores = harness.score_variant(name, cache=True)
     harness.record(name, "solution", "solution", scores)
     assert all(s.fraction == 1 for s in scores.values()), harness.describe(scores)
 
@@ -31,7 +31,7 @@ def test_solution_gets_full_marks(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name, variant", _params("ALTERNATIVES"))
 def test_alternative_gets_full_marks(name, variant):
-    scores = harness.score_variant(name, variant)
+    scores = harness.score_variant(name, variant, cache=True)
     harness.record(name, "alternative", variant.name, scores)
     assert all(s.fraction == 1 for s in scores.values()), harness.describe(scores)
 
@@ -39,7 +39,7 @@ def test_alternative_gets_full_marks(name, variant):
 @pytest.mark.slow
 @pytest.mark.parametrize("name, variant", _params("MUTANTS"))
 def test_mutant_is_killed(name, variant):
-    scores = harness.score_variant(name, variant)
+    scores = harness.score_variant(name, variant, cache=True)
     harness.record(name, "mutant", variant.name, scores)
     lost = {c for c, s in scores.items() if s.fraction < 1}
     assert lost, f"mutant {variant.name!r} keeps full marks on every check"
@@ -57,7 +57,7 @@ def test_every_check_is_killed_by_some_mutant(name):
     for variant in module.MUTANTS:
         done = harness.RESULTS.get(name, {}).get("mutant", {}).get(variant.name)
         if done is None:  # run on its own (e.g. -k): score the mutant here
-            done = {c: s.fraction for c, s in harness.score_variant(name, variant).items()}
+            done = {c: s.fraction for c, s in harness.score_variant(name, variant, cache=True).items()}
         killed |= {c for c, f in done.items() if f < 1}
     unkilled = sorted(set(load_checks(name)) - killed)
     assert not unkilled, f"{name}: no mutant loses points on {unkilled}"

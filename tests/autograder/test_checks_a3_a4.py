@@ -132,3 +132,15 @@ def test_a_mistake_that_gives_the_right_answer_is_not_named_as_a_cause():
     got = want + 1.0
     assert "likely cause: same" not in R.array_issue("h", got, want, hints={"same": want.copy()})
     assert "likely cause: doubled" in R.array_issue("h", got, want, hints={"doubled": 2 * want})
+
+
+@pytest.mark.parametrize("module, check, reference", [(A3, "jordan_forward", "rnnlab.jordan"),
+                                                      (A4, "lstm_forward", "rnnlab.lstm")])
+def test_an_empty_sequence_expects_the_error_class_rnnlab_raises(module, check, reference):
+    import importlib
+
+    forward = getattr(importlib.import_module(reference), check)
+    cases = [c for c in module.CHECKS[check].make_cases() if c.meta.get("expects_error")]
+    assert [c.args[0].shape[0] for c in cases] == [0]
+    with pytest.raises(ValueError):
+        forward(*cases[0].args[:3])

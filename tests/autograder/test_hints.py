@@ -60,3 +60,22 @@ def test_scalar_and_not_modified():
     check_not_modified("x", x.copy(), x)
     with pytest.raises(AssertionError, match="x was modified in place"):
         check_not_modified("x", x.copy(), x * 2)
+
+
+def test_hidden_problems_show_neither_the_expected_values_nor_the_expected_shape():
+    want = np.array([[0.123456789, -2.5], [3.75, 4.125]])
+    assert "(2, 2)" not in array_problem("h", None, want, hidden=True)
+    flat = array_problem("h", want.ravel(), want, hidden=True)
+    assert "(4,)" in flat and "(2, 2)" not in flat and "wrong number of dimensions" in flat
+    wrong = want.copy()
+    wrong[0, 0] = 9.0
+    msg = array_problem("h", wrong, want, hidden=True)
+    assert "index (0, 0): got 9.0" in msg and "0.123" not in msg and "expected" not in msg
+    nan = want.copy()
+    nan[1, 0] = np.nan
+    assert "3.75" not in array_problem("h", nan, want, hidden=True)
+    from autograder.hints import scalar_problem
+    msg = scalar_problem("loss", 1.5, 0.123456789, hidden=True)
+    assert "1.5" in msg and "0.123" not in msg and "relative error" not in msg
+    # visible tests keep showing the expected value
+    assert "expected 0.123456789" in array_problem("h", wrong, want)
