@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import cgroup as cgroups
+from autograder import enforcement
 
 HOME = "/home/student"
 WORK = f"{HOME}/work"
@@ -112,22 +113,17 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
     job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
     try:
-        job.cgroup = cgroups.create(limits)
-        rlimits = {"FSIZE": int(limits.file_size_bytes), "CORE": 0}
-        if job.cgroup is None:
-            rlimits["NPROC"] = int(limits.max_processes)
-            job.enforced.append(f"processes: RLIMIT_NPROC {limits.max_processes} (not enforced for root)")
-            job.enforced.append("memory: not limited (no writable cgroup; RLIMIT_AS would break torch)")
-        else:
-            job.enforced.append(f"memory {limits.memory_bytes} B, processes {limits.max_processes}: cgroup {job.cgroup.kind}")
-        job.enforced.append(f"file size: RLIMIT_FSIZE {limits.file_size_bytes} B")
+        planned = enforcement.plan_job(limits, root, sandbox)
+        job.cgroup, rlimits = planned.cgroup, planned.rlimits
+        job.enforced += planned.enforced
         if sandbox:
-            argv, files, env = _bwrap_command(job, notebook_name, limits), [str(root / "nb.ipynb")], {}
+            argv, files = _bwrap_command(job, notebook_name, limits, planned.inner_nproc), [str(root / "nb.ipynb")]
+            env = {}
             job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
         else:
             argv, files, env = _plain_command(job, notebook_name)
         spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
-                "files": files, "argv": argv}
+                "files": files, "argv": argv, **planned.launch}
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
         kernel_dir = root / "kernels" / job.kernel_name
         kernel_dir.mkdir(parents=True)
@@ -193,7 +189,8 @@ class _Mounts:
         self.dirs.add(dest)
 
 
-def _bwrap_command(job: KernelJob, notebook_name: str, limits) -> list:
+def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str | None = None) -> list:
+    """The bwrap argv; ``inner_nproc``: RLIMIT_NPROC to set inside the sandbox before the kernel."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or grade with sandbox=False")
@@ -226,13 +223,14 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits) -> list:
     m.args += ["--perms", "0755", "--dir", WORK,
                "--perms", "0644", "--file", "@fd0", f"{WORK}/{notebook_name}",
                "--ro-bind", str(job.root / CASES_NAME), f"{WORK}/{CASES_NAME}"]
+    inner = [*enforcement.inner_command(_venv_python()), inner_nproc] if inner_nproc else []
     env = []
     for key, value in _sandbox_env(limits).items():
         env += ["--setenv", key, value]
     return [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv", *env,
             # The skeleton bwrap builds (/, /work, /home...) is a tmpfs: make it read-only too.
-            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", _venv_python(), *_kernel_args()]
+            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args()]
 
 
 def stray_processes(root_pid: int, sandboxed: bool) -> list:
