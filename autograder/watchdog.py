@@ -64,11 +64,12 @@ def _read(path: str) -> str:
 
 
 def start_time(pid: int):
-    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/pid/stat), or None."""
-    stat = _read(f"/proc/{pid}/stat")
-    if not stat:
+    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/pid/stat); None when
+    it is gone or a zombie (dead, waiting for its parent to collect its status)."""
+    fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    return int(fields[19])
 
 
 def _children(pid: int) -> list:
@@ -107,10 +108,11 @@ def _status(pid: int) -> dict:
 
 
 def _pss(pid: int):
+    """Proportional set size of ``pid``; 0 when it is gone, None when it cannot be read."""
     for line in _read(f"/proc/{pid}/smaps_rollup").splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1]) * 1024
-    return None
+    return 0 if not os.path.exists(f"/proc/{pid}") else None
 
 
 @dataclass(frozen=True)
@@ -121,22 +123,31 @@ class Sample:
     tasks: int
     rss: int
     peak: int   # largest VmHWM of one process
+    rss_of: tuple = ()  # RSS of each of pids
 
     def memory(self) -> int:
-        """Resident memory of the tree, shared pages counted once when RSS alone is over."""
-        pss = [_pss(p) for p in self.pids]
-        return self.rss if any(p is None for p in pss) else sum(pss)
+        """Resident memory of the tree, shared pages counted once (PSS; RSS where PSS is unreadable).
+
+        A fork bomb's children share their parent's pages: their summed RSS is many times
+        what they use. A process that exits between the two reads counts nothing.
+        """
+        total = 0
+        for pid, rss in zip(self.pids, self.rss_of):
+            pss = _pss(pid)
+            total += rss if pss is None else pss
+        return total
 
 
 def sample(root: int) -> Sample:
     pids = tree(root)
-    rss = tasks = peak = 0
+    tasks = peak = 0
+    rss_of = []
     for pid in pids:
         st = _status(pid)
-        rss += st.get("VmRSS", 0)
-        tasks += st.get("Threads", 1)
+        rss_of.append(st.get("VmRSS", 0))
+        tasks += st.get("Threads", 1) if st else 0
         peak = max(peak, st.get("VmHWM", 0))
-    return Sample(tuple(pids), tasks, rss, peak)
+    return Sample(tuple(pids), tasks, sum(rss_of), peak, tuple(rss_of))
 
 
 def over(policy: WatchdogPolicy, s: Sample):
@@ -181,7 +192,7 @@ def write_verdict(path: str, verdict: dict) -> None:
 
 def watch(policy: WatchdogPolicy, born) -> dict | None:
     """Watch until the root process is gone or killed; return the verdict when it killed."""
-    while start_time(policy.root_pid) == born:
+    while born is not None and start_time(policy.root_pid) == born:
         s = sample(policy.root_pid)
         hit = over(policy, s)
         if hit is not None:

@@ -10,7 +10,9 @@ RLIMIT_AS and RLIMIT_DATA under which it still succeeds (bisection to 8 MiB).
 
 A workload runs in a fresh ``python -c`` that sets the limit first, imports ipykernel and zmq
 (what the kernel process holds besides the notebook) and then runs the code cells of a
-solution notebook in one namespace.
+solution notebook in one namespace. Then the same code runs in a real Jupyter kernel (its
+threads each reserve a malloc arena and a stack, which RLIMIT_AS counts) and the kernel's
+VmPeak, VmData and VmHWM are printed: what the RLIMIT_DATA bound must leave room for.
 """
 from __future__ import annotations
 
@@ -24,9 +26,8 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 MiB = 2**20
 PRELUDE = "import ipykernel.kernelapp, zmq\n"
-REPORT = ("\nimport re\nst = open('/proc/self/status').read()\n"
-          "print('@@' + ' '.join(f'{k}={re.search(k + r\":\\\\s+(\\\\d+)\", st).group(1)}' "
-          "for k in ('VmPeak', 'VmData', 'VmHWM', 'RssAnon')))\n")
+REPORT = ("\nst = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+          "print('@@' + ' '.join(k + '=' + st[k].split()[0] for k in ('VmPeak', 'VmData', 'VmHWM', 'RssAnon')))\n")
 
 
 def workloads() -> dict:
@@ -61,6 +62,24 @@ def smallest(code: str, kind: str, lo: int, hi: int) -> int:
     return hi
 
 
+def kernel_stats(code: str) -> dict:
+    """VmPeak, VmData, VmHWM (MiB) of a real ipykernel after running ``code`` in it."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(REPO))
+    try:
+        reply = kc.execute_interactive(code.replace(PRELUDE, ""), timeout=600, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            return {"error": reply["content"].get("ename")}
+        with open(f"/proc/{km.provisioner.pid}/status") as f:
+            st = dict(line.split(":", 1) for line in f if ":" in line)
+        stats = {k: round(int(st[k].split()[0]) / 1024) for k in ("VmPeak", "VmData", "VmHWM")}
+        return {**stats, "Threads": int(st["Threads"])}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def main(quick: bool):
     results = {}
     for name, code in workloads().items():
@@ -75,6 +94,8 @@ def main(quick: bool):
             row[f"min RLIMIT_{kind}"] = round(smallest(code, kind, 16 * MiB, stats[key] + 64 * MiB) / MiB)
         results[name] = row
         print(f"{name}: " + ", ".join(f"{k} {v} MiB" for k, v in row.items()), flush=True)
+        row["in a kernel"] = kernel_stats(code)
+        print(f"{name} in a running kernel: {row['in a kernel']} (MiB; Threads is a count)", flush=True)
     print(json.dumps(results, indent=1))
 
 
