@@ -23,3 +23,16 @@ def test_report_is_self_contained_and_lists_every_problem_escaped(class_course):
         assert f"<td>{student}</td>" in page
     assert "=HYPERLINK(&quot;http://x&quot;)" in page
     assert "<td>alice</td>" not in page.split("Submissions needing attention")[1].split("Flags on")[0]
+
+
+def test_report_shows_the_limits_line_the_jobs_recorded(class_course):
+    from autograder.journal import Journal
+
+    journal = Journal(class_course, "fixture")
+    record = journal.read("alice")
+    line = "limits per job: memory 512 MiB by rlimits + watchdog (RLIMIT_DATA <x>); processes 64 by RLIMIT_NPROC"
+    record["result"]["enforced"] = [line, "memory: RLIMIT_DATA 1 B per process"]
+    journal.write(record)
+    page = render(class_course, "fixture")
+    assert page.count("limits per job: memory 512 MiB by rlimits + watchdog (RLIMIT_DATA &lt;x&gt;)") == 1
+    assert "RLIMIT_DATA 1 B" not in page
