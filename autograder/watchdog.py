@@ -108,11 +108,23 @@ def _status(pid: int) -> dict:
 
 
 def _pss(pid: int):
-    """Proportional set size of ``pid``; 0 when it is gone, None when it cannot be read."""
-    for line in _read(f"/proc/{pid}/smaps_rollup").splitlines():
+    """Proportional set size of ``pid``; None when we may not read it (e.g. bwrap, not dumpable).
+
+    A process that is gone, or exiting or a zombie (its memory being freed, smaps_rollup
+    empty), counts 0: counting its RSS instead made a fork bomb being killed look like
+    hundreds of MiB.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            text = f.read()
+    except PermissionError:
+        return None
+    except OSError:
+        return 0
+    for line in text.splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1]) * 1024
-    return 0 if not os.path.exists(f"/proc/{pid}") else None
+    return 0
 
 
 @dataclass(frozen=True)
@@ -199,7 +211,8 @@ def watch(policy: WatchdogPolicy, born) -> dict | None:
             what, used = hit
             kill_tree(policy.root_pid)
             verdict = {"killed": what, "used": used, "limit": policy.memory_bytes if what == "memory"
-                       else policy.max_tasks, "root_pid": policy.root_pid}
+                       else policy.max_tasks, "root_pid": policy.root_pid, "processes": len(s.pids),
+                       "tasks": s.tasks, "rss": s.rss, "peak": s.peak}
             write_verdict(policy.verdict, verdict)
             return verdict
         time.sleep(policy.poll_seconds)

@@ -91,3 +91,18 @@ def test_forked_children_sharing_pages_count_them_once():
 def test_policy_fields_round_trip_through_the_launcher_spec():
     p = WatchdogPolicy(12, 3 * MiB, 7, "/x/v.json", 0.1)
     assert WatchdogPolicy(**json.loads(p.to_json())) == p
+
+
+def test_a_zombie_counts_nothing():
+    """A dying fork bomb is full of zombies and exiting processes: they must not count their RSS."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 5
+        while watchdog.start_time(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watchdog.start_time(pid) is None and os.path.exists(f"/proc/{pid}")  # a zombie
+        assert watchdog._pss(pid) == 0
+    finally:
+        os.waitpid(pid, 0)
