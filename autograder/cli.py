@@ -127,7 +127,9 @@ def cmd_grade(args) -> int:
                   file=sys.stderr)
             return EXIT_NO_SANDBOX
     limits = limits_from_args(args)
-    if not args.scheduler and not _announce_limits(limits, use_sandbox, args.no_memory_limit):
+    if args.scheduler:
+        print("limits per job: chosen by each Dask worker's machine (see each result's enforced, or rnngrade report)")
+    elif not _announce_limits(limits, use_sandbox, args.no_memory_limit):
         return EXIT_NO_MEMORY_LIMIT
     summary = grade_assignment(course, args.assignment, limits, sandbox=use_sandbox, workers=args.workers,
                                force=args.force, students=args.student or None, scheduler=args.scheduler,

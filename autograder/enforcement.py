@@ -40,12 +40,13 @@ _systemd_cache = None
 class FallbackPolicy:
     """How memory and processes are bounded when no cgroup or systemd scope is available.
 
-    data_overhead_bytes : private writable address space a kernel holds beyond what it has
-        resident: measured with benchmarks/bench_rlimit_memory.py (``import torch`` in a
-        process with ipykernel: VmData 386 MiB for 264 MiB resident; the heaviest course
-        notebook needs RLIMIT_DATA >= 406 MiB), rounded up. RLIMIT_DATA counts writable
-        private mappings only, not the read-only or PROT_NONE reservations that make
-        RLIMIT_AS fail ``import torch`` at 2 GiB.
+    data_overhead_bytes : private writable memory a kernel holds beyond the notebook's own
+        data. Measured with benchmarks/bench_rlimit_memory.py: a running kernel after
+        ``import torch`` has VmData 342 MiB (245 MiB resident), after the heaviest course
+        notebook (a5) 436 MiB (357 MiB resident); the smallest RLIMIT_DATA that lets a5 run
+        in a plain process is 288 MiB. RLIMIT_DATA counts writable private mappings only, not
+        the PROT_NONE arenas and stacks of the kernel's threads that put its VmPeak at 1.5 GiB
+        and make RLIMIT_AS fail torch.
     data_slack : fraction of ``memory_bytes`` added to RLIMIT_DATA above the limit, so that the
         watchdog (which kills at ``memory_bytes`` resident) normally acts first and the rlimit
         is the backstop against memory growing faster than the watchdog polls.

@@ -14,8 +14,11 @@ sandbox the kernel sees:
   host PIDs, IPC or hostname. It runs as uid 1000 in its own user namespace, without
   capabilities, with a cleared environment (one OpenMP thread).
 
-Without a sandbox (``sandbox=False``) the same launcher still applies the cgroup and
-rlimits, and the executor still enforces the cell and notebook time limits.
+Memory and process limits come from :func:`autograder.enforcement.plan_job`: a cgroup, a
+systemd user scope, or RLIMIT_DATA plus a watchdog with RLIMIT_NPROC set inside the
+sandbox's user namespace (by a small exec wrapper before the kernel), where it counts only
+the job's processes. Without a sandbox (``sandbox=False``) the same launcher still applies
+them, and the executor still enforces the cell and notebook time limits.
 """
 
 from __future__ import annotations
