@@ -2,6 +2,9 @@
 
     python tests/autograder/grade_as.py WORKDIR LIMITS_JSON NOTEBOOK...
 
+The notebooks are graded against the fixture assignment, or against GRADE_AS_ASSIGNMENT with
+its source in GRADE_AS_SOURCE (e.g. a course solution graded as its own submission).
+
 Used by test_unprivileged.py, which runs it as a throwaway unprivileged user: WORKDIR must be
 writable by that user; the notebooks and the repository must be readable by it.
 """
@@ -27,7 +30,11 @@ def main(workdir: str, limits_json: str, notebooks: list) -> None:
         folder = Path(workdir) / "submitted" / Path(nb).stem / "fixture"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(nb, folder / "fixture.ipynb")
-        job = GradeJob("fixture", Path(nb).stem, folder / "fixture.ipynb", SOURCE,
+        assignment = os.environ.get("GRADE_AS_ASSIGNMENT", "fixture")
+        source = Path(os.environ.get("GRADE_AS_SOURCE", SOURCE))
+        if assignment != "fixture":
+            os.replace(folder / "fixture.ipynb", folder / Path(nb).name)
+        job = GradeJob(assignment, Path(nb).stem, folder / (Path(nb).name if assignment != "fixture" else "fixture.ipynb"), source,
                        output_dir=Path(workdir) / "autograded" / Path(nb).stem)
         result = grade_submission(job, limits)
         print(json.dumps({"case": Path(nb).stem, "result": result.to_dict(),
