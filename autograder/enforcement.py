@@ -31,6 +31,7 @@ from pathlib import Path
 from autograder import cgroup as cgroups
 from autograder import systemd
 from autograder.limits import MiB
+from autograder.memguard import MEMORY_EXIT
 
 LINE_PREFIX = "limits per job:"
 _systemd_cache = None
@@ -154,6 +155,7 @@ class JobLimits:
     inner_nproc: str | None = None               # RLIMIT_NPROC set inside the sandbox ("{nproc}": by the launcher)
     launch: dict = field(default_factory=dict)   # extra launcher spec: watchdog, count_tasks, prefix
     enforced: list = field(default_factory=list)
+    memguard: bool = False                       # a MemoryError stops the kernel (autograder.memguard)
 
 
 def plan_job(limits, root: Path, sandbox: bool) -> JobLimits:
@@ -179,8 +181,9 @@ def plan_job(limits, root: Path, sandbox: bool) -> JobLimits:
                                   "max_tasks": int(limits.max_processes) + FALLBACK.extra_tasks,
                                   "poll_seconds": FALLBACK.poll_seconds, "verdict_dir": str(root),
                                   "script": str(Path(__file__).with_name("watchdog.py"))}
+        job.memguard = True
         job.enforced.append(f"memory: RLIMIT_DATA {job.rlimits['DATA']} B per process, watchdog at "
-                            f"{limits.memory_bytes} B resident for the job")
+                            f"{limits.memory_bytes} B resident for the job, a MemoryError stops the kernel")
     if os.geteuid() != 0:
         if sandbox and nproc_counts_per_namespace():
             job.inner_nproc = str(int(limits.max_processes))
@@ -195,17 +198,20 @@ def plan_job(limits, root: Path, sandbox: bool) -> JobLimits:
     return job
 
 
-def memory_death(job, root_pid, oom_kills_at_start: int, limits) -> str | None:
+def memory_death(job, root_pid, oom_kills_at_start: int, limits, exit_code=None) -> str | None:
     """Why a dead kernel died, when the memory bound stopped it (else None).
 
     job : the sandbox's KernelJob (its cgroup or scope, and the watchdog verdicts in its root).
     root_pid : the launcher's pid of the kernel that died.
+    exit_code : the launcher's exit status (bwrap passes the kernel's on).
     """
     limit = f"the kernel was killed for using more than {_mib(limits.memory_bytes)} (the memory limit"
     group = getattr(job, "cgroup", None)
     if group is not None and group.oom_kills() > oom_kills_at_start:
         how = "systemd scope" if group.kind == "systemd scope" else f"cgroup {group.kind}"
         return f"{limit}; out-of-memory kill in its {how})"
+    if exit_code == MEMORY_EXIT and any("RLIMIT_DATA" in e for e in getattr(job, "enforced", [])):
+        return f"{limit}; an allocation was refused by RLIMIT_DATA)"
     verdict = read_verdict(job.root, root_pid)
     if verdict.get("killed") == "memory":
         return f"{limit}; stopped by the watchdog at {verdict['used'] / MiB:.0f} MiB resident)"

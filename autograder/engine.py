@@ -326,7 +326,8 @@ def _label(cell) -> str:
 def _death(kernel, job, limits) -> str:
     from autograder.enforcement import memory_death  # whichever mechanism stopped it (cgroup, scope, watchdog)
 
-    why = memory_death(job, getattr(kernel.km.provisioner, "pid", None), kernel.oom_kills_at_start, limits)
+    why = memory_death(job, getattr(kernel.km.provisioner, "pid", None), kernel.oom_kills_at_start, limits,
+                       kernel.exit_code())
     if why:
         return why
     code = kernel.exit_code()

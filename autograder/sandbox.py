@@ -120,11 +120,12 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
         job.enforced += planned.enforced
         if sandbox:
-            argv, files = _bwrap_command(job, notebook_name, limits, planned.inner_nproc), [str(root / "nb.ipynb")]
+            argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard)
+            files = [str(root / "nb.ipynb")]
             env = {}
             job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
         else:
-            argv, files, env = _plain_command(job, notebook_name)
+            argv, files, env = _plain_command(job, notebook_name, memguard=planned.memguard)
         spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
                 "files": files, "argv": argv, **planned.launch}
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -145,8 +146,10 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     return job
 
 
-def _kernel_args(connection_file="{connection_file}"):
-    return ["-m", "ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False"]
+def _kernel_args(connection_file="{connection_file}", memguard=False):
+    """ipykernel's argv; ``memguard``: stop the kernel on a MemoryError (rlimit fallback, autograder.memguard)."""
+    guard = ["--IPKernelApp.exec_lines=import autograder.memguard as g; g.install()"] if memguard else []
+    return ["-m", "ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False", *guard]
 
 
 def _sandbox_env(limits) -> dict:
@@ -159,7 +162,7 @@ def _sandbox_env(limits) -> dict:
     }
 
 
-def _plain_command(job: KernelJob, notebook_name: str):
+def _plain_command(job: KernelJob, notebook_name: str, memguard: bool = False):
     """No sandbox: the kernel runs on the host in a private work directory."""
     work, home = job.root / "work", job.root / "home"
     work.mkdir()
@@ -169,7 +172,7 @@ def _plain_command(job: KernelJob, notebook_name: str):
     env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "RNNGRADE_CASES": str(work / CASES_NAME), "PYTHONDONTWRITEBYTECODE": "1"}
-    return [_venv_python(), *_kernel_args()], [], env
+    return [_venv_python(), *_kernel_args(memguard=memguard)], [], env
 
 
 class _Mounts:
@@ -192,8 +195,10 @@ class _Mounts:
         self.dirs.add(dest)
 
 
-def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str | None = None) -> list:
-    """The bwrap argv; ``inner_nproc``: RLIMIT_NPROC to set inside the sandbox before the kernel."""
+def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str | None = None,
+                   memguard: bool = False) -> list:
+    """The bwrap argv; ``inner_nproc``: RLIMIT_NPROC to set inside the sandbox before the kernel;
+    ``memguard``: stop the kernel on a MemoryError (the rlimit fallback)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or grade with sandbox=False")
@@ -233,7 +238,7 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
     return [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv", *env,
             # The skeleton bwrap builds (/, /work, /home...) is a tmpfs: make it read-only too.
-            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args()]
+            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args(memguard=memguard)]
 
 
 def stray_processes(root_pid: int, sandboxed: bool) -> list:

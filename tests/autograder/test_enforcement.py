@@ -105,6 +105,7 @@ def test_the_sandbox_sets_nproc_inside_bwrap_before_the_kernel(machine, tmp_path
         assert inner[6:8] == [sandbox._venv_python(), "-m"]
         assert spec["rlimits"]["DATA"] == FALLBACK.data_bytes(LIMITS) and spec["watchdog"]["memory_bytes"] == 512 * MiB
         assert any("RLIMIT_DATA" in e for e in job.enforced)
+        assert argv[-1] == "--IPKernelApp.exec_lines=import autograder.memguard as g; g.install()"
     finally:
         job.cleanup()
 
@@ -133,6 +134,17 @@ def test_every_memory_stop_reads_the_same(tmp_path, group, verdict, words):
         (tmp_path / "watchdog-77.json").write_text(json.dumps(verdict))
     why = memory_death(_Job(tmp_path, group), 77, 0, LIMITS)
     assert why.startswith("the kernel was killed for using more than 512 MiB (the memory limit") and words in why
+
+
+def test_a_refused_allocation_reads_the_same_under_the_fallback_only(tmp_path):
+    from autograder.memguard import MEMORY_EXIT
+
+    job = _Job(tmp_path)
+    job.enforced = ["memory: RLIMIT_DATA 1 B per process, watchdog at 1 B resident for the job"]
+    why = memory_death(job, 77, 0, LIMITS, exit_code=MEMORY_EXIT)
+    assert why.startswith("the kernel was killed for using more than 512 MiB") and "refused by RLIMIT_DATA" in why
+    job.enforced = ["memory 1 B, processes 1: cgroup v1"]  # no memguard there: os._exit(86) is a plain exit
+    assert memory_death(job, 77, 0, LIMITS, exit_code=MEMORY_EXIT) is None
 
 
 def test_other_deaths_are_not_memory(tmp_path):

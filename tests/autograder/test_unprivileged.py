@@ -77,6 +77,18 @@ def _background_notebook(folder: Path) -> Path:
     return path
 
 
+def _big_allocation_notebook(folder: Path) -> Path:
+    """Honest add, then one 2 GiB allocation: past RLIMIT_DATA at once, under a cgroup an OOM kill."""
+    nb = nbformat.read(FIXTURES / "submissions" / "honest.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "add":
+            cell.source += "\n\nimport numpy as np\nbig = np.ones(2**28)\n"
+    path = folder / "allocates-2gib-at-once.ipynb"
+    nbformat.write(nb, path)
+    os.chmod(path, 0o644)
+    return path
+
+
 def _grade_as_user(workdir: Path, name: str, notebooks: list) -> tuple:
     out = workdir / name
     out.mkdir()
@@ -102,7 +114,8 @@ def _uid(pid):
 
 
 def test_hostile_fixtures_are_stopped_as_under_root(workdir):
-    notebooks = [HOSTILE / f"{c}.ipynb" for c in CASES] + [_background_notebook(workdir)]
+    notebooks = [HOSTILE / f"{c}.ipynb" for c in CASES] + [_background_notebook(workdir),
+                                                         _big_allocation_notebook(workdir)]
     head, results = _grade_as_user(workdir, "hostile", notebooks)
     assert head["uid"] == pwd.getpwnam(USER).pw_uid
     assert "memory NOT LIMITED" not in head["line"] and "cgroup" not in head["line"].split(";")[0]
@@ -115,6 +128,9 @@ def test_hostile_fixtures_are_stopped_as_under_root(workdir):
         assert res["enforced"][0] == head["line"]
         assert results[case]["leftover_jobs"] == [], case
     assert "killed for using more than 512 MiB" in " ".join(results["unbounded-memory"]["result"]["reasons"])
+    big = results["allocates-2gib-at-once"]["result"]  # under root: crashed, OOM kill in the cgroup
+    assert (big["status"], big["points"]) == ("crashed", POINTS["test_scale"]), big["reasons"]
+    assert "killed for using more than 512 MiB" in " ".join(big["reasons"])
     background = results["leaves-background-processes"]["result"]
     assert (background["status"], background["points"]) == ("graded", background["max_points"])
     deadline = time.monotonic() + 10  # a watchdog notices its kernel is gone within a poll
