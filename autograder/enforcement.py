@@ -176,6 +176,7 @@ def plan_job(limits, root: Path, sandbox: bool) -> JobLimits:
         job.enforced.append(f"memory {limits.memory_bytes} B, processes {limits.max_processes}: systemd scope {base}-*")
         return job
     if enf.memory_bound:
+        job.launch["oom_score_adj"] = 1000  # the first victim if the watchdog is ever too late
         job.rlimits["DATA"] = FALLBACK.data_bytes(limits)
         job.launch["watchdog"] = {"memory_bytes": int(limits.memory_bytes),
                                   "max_tasks": int(limits.max_processes) + FALLBACK.extra_tasks,

@@ -12,6 +12,10 @@ standard library so it starts in milliseconds. SPEC (written by autograder.sandb
 - ``count_tasks`` (optional): replace ``{nproc}`` in argv by the number of tasks this user
   runs now plus this allowance (RLIMIT_NPROC where the kernel counts every process of the
   user, see :mod:`autograder.enforcement`);
+- ``oom_score_adj`` (optional): written to /proc/self/oom_score_adj, so that if the machine
+  runs out of memory anyway (a watchdog that polled too late) its OOM killer takes the
+  student's kernel first, not the instructor's Jupyter server or the grader; raising it
+  needs no privilege;
 - ``prefix`` (optional): a command put before argv, e.g. ``systemd-run --user --scope ...``
   with ``{pid}`` replaced by this pid, so each kernel start gets its own scope;
 - ``files``: host files to open and hand to bwrap as ``--file FD DEST`` copies;
@@ -85,6 +89,12 @@ def main(spec_path, connection_file):
     for path in spec.get("procs_files", []):
         with open(path, "w") as f:
             f.write(str(os.getpid()))
+    if spec.get("oom_score_adj") is not None:
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(spec["oom_score_adj"]))
+        except OSError:
+            pass  # no /proc or a kernel without it: the other limits still hold
     if spec.get("watchdog"):
         start_watchdog(spec["watchdog"])
     nproc = str(user_tasks() + spec["count_tasks"]) if spec.get("count_tasks") else ""

@@ -64,6 +64,7 @@ def test_fallback_job_gets_rlimit_data_a_watchdog_and_nproc_inside_the_namespace
     dog = job.launch["watchdog"]
     assert dog["memory_bytes"] == 512 * MiB and dog["max_tasks"] == 64 + FALLBACK.extra_tasks
     assert Path(dog["script"]).name == "watchdog.py" and dog["verdict_dir"] == str(tmp_path)
+    assert job.launch["oom_score_adj"] == 1000 and job.memguard
     assert job.enforced[0] == choose().line(LIMITS)
 
 

@@ -11,7 +11,7 @@ from autograder import launch, watchdog
 LAUNCH = Path(launch.__file__)
 SHOW = ("import os, resource, sys; print(json.dumps({'pid': os.getpid(), 'argv': sys.argv[1:], "
         "'nproc': resource.getrlimit(resource.RLIMIT_NPROC)[0], 'data': resource.getrlimit(resource.RLIMIT_DATA)[0], "
-        "'unit': os.environ.get('UNIT')}))")
+        "'unit': os.environ.get('UNIT'), 'oom': open('/proc/self/oom_score_adj').read().strip()}))")
 
 
 def _launch(tmp_path, **spec):
@@ -27,9 +27,10 @@ def _launch(tmp_path, **spec):
 
 def test_placeholders_become_this_pid_the_connection_file_and_the_users_count(tmp_path):
     got, proc = _launch(tmp_path, prefix=["/usr/bin/env", "UNIT=scope-{pid}"], count_tasks=50,
-                        rlimits={"NPROC": "{nproc}", "DATA": 900 * 2**20})
+                        rlimits={"NPROC": "{nproc}", "DATA": 900 * 2**20}, oom_score_adj=1000)
     assert proc.wait(timeout=10) == 0
     assert got["argv"] == ["CF"] and got["data"] == 900 * 2**20 and got["unit"] == f"scope-{got['pid']}"
+    assert got["oom"] == "1000"
     # exec keeps the pid: env, then python, are the launcher's own process
     assert 50 < got["nproc"] < launch.user_tasks() + 50 + 100
 
