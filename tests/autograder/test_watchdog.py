@@ -24,6 +24,14 @@ def _tree(mb):
     return proc
 
 
+def _kill(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
 def _watch(tmp_path, proc, **policy):
     p = WatchdogPolicy(root_pid=proc.pid, verdict=str(tmp_path / "v.json"), poll_seconds=0.02, **policy)
     return watchdog.watch(p, watchdog.start_time(proc.pid))
@@ -38,11 +46,12 @@ def test_a_tree_past_its_memory_is_killed_whole_and_the_verdict_written(tmp_path
         assert proc.wait(timeout=5) == -9
         assert watchdog.tree(proc.pid) == []
     finally:
-        proc.kill()
+        _kill(watchdog.tree(proc.pid))
 
 
 def test_a_tree_within_its_limits_is_left_alone_until_it_exits(tmp_path):
     proc = _tree(10)
+    family = watchdog.tree(proc.pid)
     try:
         s = watchdog.sample(proc.pid)
         assert len(s.pids) == 3 and s.tasks >= 3 and s.rss > 20 * MiB
@@ -52,7 +61,7 @@ def test_a_tree_within_its_limits_is_left_alone_until_it_exits(tmp_path):
         assert _watch(tmp_path, proc, memory_bytes=400 * MiB, max_tasks=50) is None
         assert not (tmp_path / "v.json").exists()
     finally:
-        proc.kill()
+        _kill(family)  # the children outlive their parent
 
 
 def test_too_many_tasks_is_a_process_kill(tmp_path):
@@ -61,7 +70,7 @@ def test_too_many_tasks_is_a_process_kill(tmp_path):
         verdict = _watch(tmp_path, proc, memory_bytes=400 * MiB, max_tasks=2)
         assert verdict["killed"] == "processes" and verdict["used"] >= 3
     finally:
-        proc.kill()
+        _kill(watchdog.tree(proc.pid))
 
 
 def test_a_peak_past_the_limit_kills_even_after_the_memory_was_freed():
@@ -83,8 +92,7 @@ def test_forked_children_sharing_pages_count_them_once():
         assert s.memory() < 2 * 60 * MiB + 40 * MiB      # in fact one copy plus interpreters
         assert watchdog.over(WatchdogPolicy(proc.pid, 200 * MiB, 50, ""), s) is None
     finally:
-        for pid in watchdog.tree(proc.pid):
-            os.kill(pid, 9)
+        _kill(watchdog.tree(proc.pid))
         proc.wait()
 
 
