@@ -25,7 +25,7 @@ from pathlib import Path
 from autograder.course import Course
 from autograder.limits import Limits
 
-EXIT_USAGE, EXIT_NO_SANDBOX, EXIT_INCOMPLETE = 2, 3, 4
+EXIT_USAGE, EXIT_NO_SANDBOX, EXIT_NO_MEMORY_LIMIT, EXIT_INCOMPLETE = 2, 3, 4, 5
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 
 
@@ -127,6 +127,10 @@ def cmd_grade(args) -> int:
                   file=sys.stderr)
             return EXIT_NO_SANDBOX
     limits = limits_from_args(args)
+    if args.scheduler:
+        print("limits per job: chosen by each Dask worker's machine (see each result's enforced, or rnngrade report)")
+    elif not _announce_limits(limits, use_sandbox, args.no_memory_limit):
+        return EXIT_NO_MEMORY_LIMIT
     summary = grade_assignment(course, args.assignment, limits, sandbox=use_sandbox, workers=args.workers,
                                force=args.force, students=args.student or None, scheduler=args.scheduler,
                                progress=not args.no_progress, deadline_s=args.job_deadline)
@@ -134,6 +138,24 @@ def cmd_grade(args) -> int:
     print(text)
     atomic_write_text(course.state / args.assignment / "last-run.txt", text + "\n")
     return EXIT_INCOMPLETE if summary.retry else 0
+
+
+def _announce_limits(limits, use_sandbox: bool, allow_unbounded: bool) -> bool:
+    """Print which limits hold here and how; False (refuse) when no memory bound holds and
+    the instructor did not pass --no-memory-limit."""
+    from autograder.enforcement import choose
+
+    enf = choose(use_sandbox)
+    print(enf.line(limits), flush=True)
+    if enf.memory_bound:
+        return True
+    if allow_unbounded:
+        print("rnngrade: grading WITHOUT a memory limit (--no-memory-limit): a submission can use all "
+              f"the memory of this machine ({enf.why})", file=sys.stderr)
+        return True
+    print(f"rnngrade: no memory limit can be enforced here ({enf.why}). Run as root or on a machine with "
+          "cgroups or systemd user scopes, or pass --no-memory-limit to grade anyway.", file=sys.stderr)
+    return False
 
 
 def cmd_feedback(args) -> int:
@@ -200,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="send the jobs to this dask.distributed scheduler (tcp://host:8786) instead")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run kernels without bubblewrap (limits and outside-kernel checks still apply)")
+    p.add_argument("--no-memory-limit", action="store_true",
+                   help="grade even where no memory limit can be enforced (otherwise rnngrade refuses)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--job-deadline", type=float, default=None, metavar="S",
                    help="kill a worker whose job runs longer than this (default: startup + notebook "

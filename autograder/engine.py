@@ -339,8 +339,12 @@ def _label(cell) -> str:
 
 
 def _death(kernel, job, limits) -> str:
-    if job.cgroup is not None and job.cgroup.oom_kills() > kernel.oom_kills_at_start:
-        return f"the kernel was killed for using more than the {limits.memory_bytes / 2**20:.0f} MiB memory limit"
+    from autograder.enforcement import memory_death  # whichever mechanism stopped it (cgroup, scope, watchdog)
+
+    why = memory_death(job, getattr(kernel.km.provisioner, "pid", None), kernel.oom_kills_at_start, limits,
+                       kernel.exit_code())
+    if why:
+        return why
     code = kernel.exit_code()
     detail = ""
     if code is not None and code > 128:

@@ -122,6 +122,18 @@ def _pending_section(rows: list[Row]) -> list[str]:
     return parts
 
 
+def _limit_lines(rows: list[Row]) -> list[str]:
+    """The distinct 'limits per job' lines the graded jobs recorded (as rnngrade grade printed them)."""
+    from autograder.enforcement import LINE_PREFIX
+
+    lines = []
+    for r in rows:
+        for line in ((r.record or {}).get("result") or {}).get("enforced") or []:
+            if line.startswith(LINE_PREFIX) and line not in lines:
+                lines.append(line)
+    return lines
+
+
 def render(course: Course, assignment: str) -> str:
     """The report page (a complete HTML document)."""
     import matplotlib
@@ -143,6 +155,7 @@ def render(course: Course, assignment: str) -> str:
              f"<h1>Grading report: {e(assignment)}</h1>",
              f"<p>{len(rows)} students; " + ", ".join(f"{e(k)}: {len(v)}" for k, v in sorted(by_status.items()))
              + f". Mean score {mean:.2f} over {len(scored)} scored submissions. {e(pending_summary(rows))}</p>",
+             *(f"<p>{e(line)}</p>" for line in _limit_lines(rows)),
              "<h2>Scores</h2>", _png(score_histogram(rows)),
              "<h2>Pass rate per test</h2>", _png(pass_rates(stats)),
              "<h2>Grading time</h2>", _png(grading_times(rows))]

@@ -15,8 +15,11 @@ sandbox the kernel sees:
   host PIDs, IPC or hostname. It runs as uid 1000 in its own user namespace, without
   capabilities, with a cleared environment (one OpenMP thread).
 
-Without a sandbox (``sandbox=False``) the same launcher still applies the cgroup and
-rlimits, and the executor still enforces the cell and notebook time limits.
+Memory and process limits come from :func:`autograder.enforcement.plan_job`: a cgroup, a
+systemd user scope, or RLIMIT_DATA plus a watchdog with RLIMIT_NPROC set inside the
+sandbox's user namespace (by a small exec wrapper before the kernel), where it counts only
+the job's processes. Without a sandbox (``sandbox=False``) the same launcher still applies
+them, and the executor still enforces the cell and notebook time limits.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import cgroup as cgroups
+from autograder import enforcement
 
 HOME = "/home/student"
 WORK = f"{HOME}/work"
@@ -130,22 +134,18 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
     job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
     try:
-        job.cgroup = cgroups.create(limits)
-        rlimits = {"FSIZE": int(limits.file_size_bytes), "CORE": 0}
-        if job.cgroup is None:
-            rlimits["NPROC"] = int(limits.max_processes)
-            job.enforced.append(f"processes: RLIMIT_NPROC {limits.max_processes} (not enforced for root)")
-            job.enforced.append("memory: not limited (no writable cgroup; RLIMIT_AS would break torch)")
-        else:
-            job.enforced.append(f"memory {limits.memory_bytes} B, processes {limits.max_processes}: cgroup {job.cgroup.kind}")
-        job.enforced.append(f"file size: RLIMIT_FSIZE {limits.file_size_bytes} B")
+        planned = enforcement.plan_job(limits, root, sandbox)
+        job.cgroup, rlimits = planned.cgroup, planned.rlimits
+        job.enforced += planned.enforced
         if sandbox:
-            argv, files, env = _bwrap_command(job, notebook_name, limits), [str(root / "nb.ipynb")], {}
+            argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard)
+            files = [str(root / "nb.ipynb")]
+            env = {}
             job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
         else:
-            argv, files, env = _plain_command(job, notebook_name)
+            argv, files, env = _plain_command(job, notebook_name, memguard=planned.memguard)
         spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
-                "files": files, "argv": argv}
+                "files": files, "argv": argv, **planned.launch}
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
         kernel_dir = root / "kernels" / job.kernel_name
         kernel_dir.mkdir(parents=True)
@@ -164,8 +164,10 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     return job
 
 
-def _kernel_args(connection_file="{connection_file}"):
-    return ["-m", "ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False"]
+def _kernel_args(connection_file="{connection_file}", memguard=False):
+    """ipykernel's argv; ``memguard``: stop the kernel on a MemoryError (rlimit fallback, autograder.memguard)."""
+    guard = ["--IPKernelApp.exec_lines=import autograder.memguard as g; g.install()"] if memguard else []
+    return ["-m", "ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False", *guard]
 
 
 def _sandbox_env(limits) -> dict:
@@ -179,7 +181,7 @@ def _sandbox_env(limits) -> dict:
     }
 
 
-def _plain_command(job: KernelJob, notebook_name: str):
+def _plain_command(job: KernelJob, notebook_name: str, memguard: bool = False):
     """No sandbox: the kernel runs on the host in a private work directory."""
     work, home = job.root / "work", job.root / "home"
     work.mkdir()
@@ -190,7 +192,7 @@ def _plain_command(job: KernelJob, notebook_name: str):
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "RNNGRADE_CASES": str(work / CASES_NAME), "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": package_path()}
-    return [_venv_python(), *_kernel_args()], [], env
+    return [_venv_python(), *_kernel_args(memguard=memguard)], [], env
 
 
 class _Mounts:
@@ -213,7 +215,10 @@ class _Mounts:
         self.dirs.add(dest)
 
 
-def _bwrap_command(job: KernelJob, notebook_name: str, limits) -> list:
+def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str | None = None,
+                   memguard: bool = False) -> list:
+    """The bwrap argv; ``inner_nproc``: RLIMIT_NPROC to set inside the sandbox before the kernel;
+    ``memguard``: stop the kernel on a MemoryError (the rlimit fallback)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or grade with sandbox=False")
@@ -253,13 +258,14 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits) -> list:
     m.args += ["--perms", "0755", "--dir", WORK,
                "--perms", "0644", "--file", "@fd0", f"{WORK}/{notebook_name}",
                "--ro-bind", str(job.root / CASES_NAME), f"{WORK}/{CASES_NAME}"]
+    inner = [*enforcement.inner_command(_venv_python()), inner_nproc] if inner_nproc else []
     env = []
     for key, value in _sandbox_env(limits).items():
         env += ["--setenv", key, value]
     return [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv", *env,
             # The skeleton bwrap builds (/, /work, /home...) is a tmpfs: make it read-only too.
-            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", _venv_python(), *_kernel_args()]
+            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args(memguard=memguard)]
 
 
 def stray_processes(root_pid: int, sandboxed: bool) -> list:

@@ -50,3 +50,24 @@ def test_unknown_assignment_names_the_known_ones(course_root, capsys):
     code = cli.main(["report", "nope", "--course", str(course_root)])
     assert code == cli.EXIT_USAGE
     assert "known assignments: ['fixture']" in capsys.readouterr().err
+
+
+def test_grade_prints_the_limits_before_grading_and_refuses_without_a_memory_bound(course_root, monkeypatch, capsys):
+    from autograder import enforcement, grade, sandbox
+
+    monkeypatch.setattr(sandbox, "available", lambda: (True, "fake"))
+    graded = []
+    monkeypatch.setattr(grade, "grade_assignment", lambda *a, **k: graded.append(capsys.readouterr().out) or
+                        type("S", (), {"lines": lambda self: ["done"]})())
+    none = enforcement.Enforcement("none", "", "RLIMIT_NPROC", why="no cgroup; /proc is not readable")
+    monkeypatch.setattr(enforcement, "choose", lambda sandbox=True: none)
+    code = cli.main(["grade", "fixture", "--course", str(course_root)])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_NO_MEMORY_LIMIT and not graded
+    assert "memory NOT LIMITED" in out and "--no-memory-limit" in err and "/proc is not readable" in err
+    assert cli.main(["grade", "fixture", "--course", str(course_root), "--no-memory-limit"]) == 0
+    assert graded and "memory NOT LIMITED" in graded[0]  # printed before the first job
+    dog = enforcement.Enforcement("rlimits + watchdog", "RLIMIT_DATA and a watchdog", "RLIMIT_NPROC")
+    monkeypatch.setattr(enforcement, "choose", lambda sandbox=True: dog)
+    assert cli.main(["grade", "fixture", "--course", str(course_root), "--memory-bytes", "1G"]) == 0
+    assert graded[-1].splitlines()[-1].startswith("limits per job: memory 1024 MiB by rlimits + watchdog")

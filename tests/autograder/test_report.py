@@ -55,3 +55,16 @@ def test_report_lists_points_awaiting_manual_grading_per_cell_and_student(class_
 def test_report_says_when_nothing_awaits_manual_grading(class_course):
     page = render(class_course, "fixture")
     assert "<h2>Awaiting manual grading (0)</h2><p>No points await manual grading.</p>" in page
+
+
+def test_report_shows_the_limits_line_the_jobs_recorded(class_course):
+    from autograder.journal import Journal
+
+    journal = Journal(class_course, "fixture")
+    record = journal.read("alice")
+    line = "limits per job: memory 512 MiB by rlimits + watchdog (RLIMIT_DATA <x>); processes 64 by RLIMIT_NPROC"
+    record["result"]["enforced"] = [line, "memory: RLIMIT_DATA 1 B per process"]
+    journal.write(record)
+    page = render(class_course, "fixture")
+    assert page.count("limits per job: memory 512 MiB by rlimits + watchdog (RLIMIT_DATA &lt;x&gt;)") == 1
+    assert "RLIMIT_DATA 1 B" not in page
