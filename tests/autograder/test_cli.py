@@ -58,7 +58,7 @@ def test_grade_prints_the_limits_before_grading_and_refuses_without_a_memory_bou
     monkeypatch.setattr(sandbox, "available", lambda: (True, "fake"))
     graded = []
     monkeypatch.setattr(grade, "grade_assignment", lambda *a, **k: graded.append(capsys.readouterr().out) or
-                        type("S", (), {"lines": lambda self: ["done"]})())
+                        type("S", (), {"lines": lambda self: ["done"], "retry": []})())
     none = enforcement.Enforcement("none", "", "RLIMIT_NPROC", why="no cgroup; /proc is not readable")
     monkeypatch.setattr(enforcement, "choose", lambda sandbox=True: none)
     code = cli.main(["grade", "fixture", "--course", str(course_root)])

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -324,7 +325,7 @@ def test_forged_results_outside_or_inside_the_test_cell_earn_nothing(tmp_path):
 # -- the restart loop, with a scripted kernel (fast) ------------------------------------------
 
 class _ScriptedJob:
-    enforced, cgroup = [], None
+    enforced, cgroup, root = [], None, Path("/nonexistent")
 
     def cleanup(self):
         pass
@@ -340,6 +341,9 @@ def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(
     started = []
 
     class Kernel:
+        km = SimpleNamespace(provisioner=SimpleNamespace(pid=None))
+        oom_kills_at_start = 0
+
         def __init__(self, job, limits):
             started.append(self)
             self.first = len(started) == 1
