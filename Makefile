@@ -1,12 +1,14 @@
 # The README's two commands are `make book` and `make test`; both install everything first.
 # Students use `make lab`; `make publish` puts the built book online.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Debian's Python, when there: a venv on it can be run by every user, which the grading sandbox
+# needs (run as root, rnngrade starts it as an unprivileged user) and so does a regular instructor.
+PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3.11)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := bubblewrap chromium chromium-driver
+APT_PACKAGES := bubblewrap chromium chromium-driver python3.11-venv
 export PATH := $(abspath $(BIN)):$(PATH)
 # One thread per process: the book and the tests run on 2 cores.
 export OMP_NUM_THREADS ?= 1
@@ -15,7 +17,8 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: install book test test-fast exercises bench clean lab publish
 
-install: $(VENV)/.installed $(VENV)/.apt-installed
+# apt first: the venv is built on Debian's python3.11 (python3.11-venv).
+install: $(VENV)/.apt-installed $(VENV)/.installed
 
 $(VENV)/.apt-installed:
 	@mkdir -p $(VENV)

@@ -20,7 +20,8 @@ standard library so it starts in milliseconds. SPEC (written by autograder.sandb
   with ``{pid}`` replaced by this pid, so each kernel start gets its own scope;
 - ``files``: host files to open and hand to bwrap as ``--file FD DEST`` copies;
 - ``argv``: the bwrap command, where ``@fdN`` is the descriptor of ``files[N]`` and
-  ``{connection_file}`` the connection file's path.
+  ``{connection_file}`` the connection file's path;
+- ``drop_to``: ``[uid, gid]`` to become before the exec when the grader is root.
 """
 
 import json
@@ -111,7 +112,21 @@ def main(spec_path, connection_file):
         if arg.startswith("@fd") and arg[3:].isdigit():
             arg = str(fds[int(arg[3:])])
         argv.append(arg.replace("{connection_file}", connection_file).replace("{nproc}", nproc))
+    if spec.get("drop_to"):
+        drop_privileges(*spec["drop_to"], connection_file)
     os.execv(argv[0], argv)
+
+
+def drop_privileges(uid, gid, connection_file):
+    """Become the sandbox's unprivileged host user (the grader is root), keeping what was
+    opened or joined as root (descriptors, cgroup, rlimits). The kernel reads the connection
+    file jupyter_client wrote as root, so it is handed over first; a change of uid clears the
+    parent-death signal, so it is set again."""
+    os.chown(connection_file, uid, gid)
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    die_with_grader()
 
 
 if __name__ == "__main__":

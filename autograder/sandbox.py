@@ -42,6 +42,9 @@ HOME = "/home/student"
 WORK = f"{HOME}/work"
 CASES_NAME = "rnngrade-cases.json"
 SANDBOX_UID = 1000
+# Run as root, the grader starts the sandbox as this host user ("nobody"): inside, uid 1000
+# would otherwise map to root outside and could read every root-only file of a mounted path.
+DROP_UID = DROP_GID = 65534
 # The parts of /etc a kernel reads; the rest (shadow, SSH host keys, TLS private keys, the
 # package manager's and services' configuration) stays outside the sandbox.
 ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "timezone",
@@ -57,6 +60,31 @@ def _package_dir(name: str) -> Path:
 
 def _venv_python() -> str:
     return os.path.join(sys.prefix, "bin", "python")
+
+
+def drop_ids() -> tuple | None:
+    """(uid, gid) the sandbox runs as on the host: the unprivileged user when the grader is
+    root, None (the grader's own user) otherwise."""
+    return (DROP_UID, DROP_GID) if os.geteuid() == 0 else None
+
+
+def unreadable_for_others(paths) -> list:
+    """Those of ``paths`` that a user who is neither owner nor in the group cannot reach
+    (a directory on the way without o+x, the file itself without o+r, or o+x for a directory)."""
+    bad = []
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        for part in [*reversed(real.parents), real]:
+            try:
+                mode = part.stat().st_mode
+            except OSError:
+                bad.append(str(path))
+                break
+            need = 0o005 if part == real else 0o001
+            if mode & need != need:
+                bad.append(f"{path} ({part} is mode {mode & 0o777:o})")
+                break
+    return bad
 
 
 def package_path() -> str:
@@ -82,6 +110,7 @@ class KernelJob:
     sandboxed: bool
     cgroup: object = None
     enforced: list = field(default_factory=list)
+    owner: tuple | None = None   # (uid, gid) the sandbox runs as, when not the grader's
 
     @property
     def cwd(self) -> str:
@@ -107,6 +136,8 @@ class KernelJob:
         if self.run_dir.exists() and self.starts > 1:
             os.rename(self.run_dir, self.root / f"run-old-{self.starts}")
             self.run_dir.mkdir(mode=0o700)
+            if self.owner is not None:  # the kernel writes its sockets there
+                os.chown(self.run_dir, *self.owner)
 
     def cleanup(self):
         if self.cgroup is not None:
@@ -133,19 +164,32 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     (root / "nb.ipynb").write_bytes(notebook_bytes)
     (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
     job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
+    if sandbox and drop_ids() is not None:
+        job.owner = drop_ids()
+        closed = [str(d) for d in root.parents if not d.stat().st_mode & 0o001]
+        if closed:
+            shutil.rmtree(root, ignore_errors=True)
+            raise RuntimeError(f"the sandbox's user {job.owner[0]} cannot reach the job folder under {closed[0]} "
+                               "(no search permission for others): set RNNGRADE_TMP to a folder like /tmp")
+        os.chmod(root, 0o711)  # traversable, not listable: bwrap binds the run dir below it
+        os.chown(run_dir, *job.owner)
     try:
         planned = enforcement.plan_job(limits, root, sandbox)
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
         job.enforced += planned.enforced
         if sandbox:
             argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard)
-            files = [str(root / "nb.ipynb")]
+            files = [str(root / "nb.ipynb"), str(root / CASES_NAME)]
             env = {}
             job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
+            if job.owner is not None:
+                job.enforced.append(f"sandbox user: host uid {job.owner[0]} (the grader runs as root)")
         else:
             argv, files, env = _plain_command(job, notebook_name, memguard=planned.memguard)
         spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
                 "files": files, "argv": argv, **planned.launch}
+        if job.owner is not None:
+            spec["drop_to"] = list(job.owner)
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
         kernel_dir = root / "kernels" / job.kernel_name
         kernel_dir.mkdir(parents=True)
@@ -257,7 +301,8 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
     m.add("--perms", "0755", "--size", scratch, "--tmpfs", HOME, dest=HOME)
     m.args += ["--perms", "0755", "--dir", WORK,
                "--perms", "0644", "--file", "@fd0", f"{WORK}/{notebook_name}",
-               "--ro-bind", str(job.root / CASES_NAME), f"{WORK}/{CASES_NAME}"]
+               # Handed over as a descriptor: the sandbox's host user may not reach the job dir.
+               "--perms", "0444", "--ro-bind-data", "@fd1", f"{WORK}/{CASES_NAME}"]
     inner = [*enforcement.inner_command(_venv_python()), inner_nproc] if inner_nproc else []
     env = []
     for key, value in _sandbox_env(limits).items():
@@ -362,12 +407,18 @@ def run_python(code: str, sandbox: bool = True, timeout: float = 60) -> subproce
                                   env={**os.environ, **env})
         argv = _bwrap_command(job, "probe.ipynb", Limits())
         argv = argv[:argv.index("--") + 1] + [_venv_python(), "-c", code]
-        fd = os.open(root / "nb.ipynb", os.O_RDONLY)
-        argv = [str(fd) if a == "@fd0" else a for a in argv]
+        fds = [os.open(root / "nb.ipynb", os.O_RDONLY), os.open(root / CASES_NAME, os.O_RDONLY)]
+        argv = [str(fds[int(a[3:])]) if a in ("@fd0", "@fd1") else a for a in argv]
+        drop = drop_ids()
+        if drop is not None:
+            os.chmod(root, 0o711)
+            os.chown(root / "run", *drop)
+        ids = {"user": drop[0], "group": drop[1], "extra_groups": []} if drop else {}
         try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, pass_fds=(fd,))
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, pass_fds=tuple(fds), **ids)
         finally:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -375,6 +426,13 @@ def run_python(code: str, sandbox: bool = True, timeout: float = 60) -> subproce
 def _probe_bwrap() -> tuple:
     if shutil.which("bwrap") is None:
         return False, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or use --no-sandbox"
+    if drop_ids() is not None:
+        needed = [_venv_python(), sys.prefix, *(str(_package_dir(p)) for p in ("rnnlab", "autograder"))]
+        bad = unreadable_for_others(needed)
+        if bad:
+            return False, (f"run as root, rnngrade starts the sandbox as the unprivileged user {DROP_UID}, which "
+                           f"cannot read {'; '.join(bad)}: build the virtual environment on a Python every "
+                           "user can read (make install uses /usr/bin/python3.11) in a folder they can reach")
     try:
         proc = run_python("import os, socket; print(os.getuid(), os.listdir('/'))", timeout=30)
     except (OSError, subprocess.TimeoutExpired, RuntimeError) as exc:

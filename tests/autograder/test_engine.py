@@ -56,6 +56,7 @@ def _grade(tmp_path, src, sandboxed=True, limits=LIMITS, student="s1"):
 def job_base(monkeypatch):
     """A private, short directory for the job folders (ipc socket paths must stay < 108 bytes)."""
     base = tempfile.mkdtemp(prefix="rngt-")
+    os.chmod(base, 0o711)  # graded as root, the sandbox's unprivileged user must reach the job folders
     monkeypatch.setenv("RNNGRADE_TMP", base)
     yield Path(base)
     shutil.rmtree(base, ignore_errors=True)
@@ -370,3 +371,39 @@ def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(
     assert [runs[i].status for i in range(4)] == ["ok", "dead", "skipped", "skipped"]
     assert "stopped again while cell 0 was replayed" in runs[2].note
     assert any("stopped again while cell 0 was replayed" in r for r in result.reasons)
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_graded_as_root_a_submission_cannot_read_root_only_files(tmp_path):
+    """Run as root, the grader starts the sandbox as an unprivileged host user: a root-only file
+    in a mounted path (the venv) and /etc/shadow stay unreadable to the student's code."""
+    if os.geteuid() != 0:
+        pytest.skip("the grader is not root here: the sandbox already runs as the grader's own user")
+    import sys
+
+    secret = Path(sys.prefix) / f"rnngrade-root-only-{os.getpid()}"
+    secret.write_text("the host's secret\n")
+    os.chmod(secret, 0o600)
+    probe = ("import os\n"
+             f"for path in ({str(secret)!r}, '/etc/shadow', '/etc/ssh'):\n"
+             "    try:\n"
+             "        print(path, 'READ', open(path).read()[:20])\n"
+             "    except OSError as exc:\n"
+             "        print(path, type(exc).__name__)\n"
+             "print('uid', os.getuid())\n")
+    nb = nbformat.read(FIXTURES / "submissions" / "honest.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    src = tmp_path / "probe.ipynb"
+    nbformat.write(nb, src)
+    try:
+        result = _grade(tmp_path / "g", src)
+    finally:
+        secret.unlink()
+    graded = nbformat.read(result.autograded["fixture.ipynb"], as_version=4)
+    text = "".join(o.get("text", "") for o in graded.cells[-1].outputs)
+    assert f"{secret} PermissionError" in text, text
+    assert "/etc/shadow FileNotFoundError" in text and "/etc/ssh FileNotFoundError" in text, text
+    assert "READ" not in text
+    assert result.points == sum(POINTS.values())  # honest code still earns everything
+    assert any("host uid 65534" in e for e in result.enforced), result.enforced
