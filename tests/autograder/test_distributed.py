@@ -58,3 +58,44 @@ def test_workers_without_a_sandbox_stop_the_run_before_any_job():
         check_workers(_FakeClient({"tcp://a:1": (True, "ok"), "tcp://b:1": (False, "no bwrap")}))
     with pytest.raises(ValueError, match="no workers"):
         check_workers(_FakeClient({}))
+
+
+class _FakeFuture:
+    def __init__(self, key):
+        self.key = key
+
+
+class _DeadlineClient:
+    """Enough of a dask Client for the deadline: one job processing on one worker, forever."""
+
+    def __init__(self):
+        self.cancelled, self.restarted = [], []
+
+    def processing(self):
+        return {"tcp://w:1": ["rnngrade-x-s1-0"]}
+
+    def cancel(self, fut):
+        self.cancelled.append(fut.key)
+
+    def restart_workers(self, workers):
+        self.restarted += workers
+
+
+def test_job_deadline_applies_on_dask_and_gives_a_retry(monkeypatch):
+    from autograder import distributed
+
+    client = _DeadlineClient()
+    feeder = distributed._Feeder(client, iter(()), window=4, deadline_s=30)
+    fut = _FakeFuture("rnngrade-x-s1-0")
+    feeder.meta[fut.key] = ("s1", {}, 0)
+    feeder.pending.add(fut)
+    clock = [1000.0]
+    monkeypatch.setattr(distributed.time, "monotonic", lambda: clock[0])
+    assert list(feeder._enforce_deadline()) == []  # first seen processing now
+    clock[0] += 29
+    assert list(feeder._enforce_deadline()) == []  # within the deadline
+    clock[0] += 2
+    (student, result), = list(feeder._enforce_deadline())
+    assert student == "s1" and "30 s job deadline" in result["retry"] and "tcp://w:1" in result["retry"]
+    assert client.cancelled == [fut.key] and client.restarted == ["tcp://w:1"]
+    assert not feeder.pending and not feeder.meta
