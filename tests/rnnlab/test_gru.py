@@ -230,4 +230,5 @@ def test_init_matches_pytorch_range_and_shapes():
     assert not np.array_equal(p["W_hh"], init_gru_params(3, 16, seed=3)["W_hh"])
     torch.manual_seed(0)
     module = torch.nn.GRU(3, 16)
-    assert {k: tuple(getattr(module, TORCH_NAMES[k] + "_l0").shape) for k in KEYS} == {k: v.shape for k, v in p.items()}
+    torch_shapes = {k: tuple(getattr(module, TORCH_NAMES[k] + "_l0").shape) for k in KEYS}
+    assert torch_shapes == {k: v.shape for k, v in p.items()}

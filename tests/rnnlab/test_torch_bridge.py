@@ -118,8 +118,9 @@ def test_bad_parameters_are_refused_with_their_shapes():
         birnn_to_torch(_params(3, 4, 1, 0), _params(3, 5, 1, 0))
     with pytest.raises(ValueError, match="missing keys"):
         rnn_to_torch({"W_ih": np.zeros((2, 2))})
+    # LSTM-sized params handed to the GRU
     with pytest.raises(ValueError, match=r"params\['W_hh'\] must have shape \(3H, H\) = \(12, 4\), got shape \(16, 4\)"):
-        gru_to_torch(_params(3, 4, 4, 0))  # LSTM-sized params handed to the GRU
+        gru_to_torch(_params(3, 4, 4, 0))
 
 
 def test_from_torch_refuses_what_it_cannot_read():

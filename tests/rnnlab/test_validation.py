@@ -115,7 +115,8 @@ CASES = {
     "gru_forward nan x": (lambda: gru_forward(_nan_at((T, N, D), (2, 1, 3)), None, P_GRU),
                           "x contains NaN or inf: 1 of 24 entries (shape (3, 2, 4)), first at index (2, 1, 3)"),
     "gru_forward nan param": (lambda: gru_forward(X, None, dict(P_GRU, W_ih=_nan_at((3 * H, D), (7, 1)))),
-                              "params['W_ih'] contains NaN or inf: 1 of 60 entries (shape (15, 4)), first at index (7, 1)"),
+                              "params['W_ih'] contains NaN or inf: 1 of 60 entries (shape (15, 4)), "
+                              "first at index (7, 1)"),
     "gru_forward empty": (lambda: gru_forward(np.zeros((0, N, D)), None, P_GRU),
                           "x must have at least one time step (T >= 1), got shape (0, 2, 4)"),
     "gru_backward shape": (lambda: gru_backward(np.zeros((T, N, 6)), _GRU_CACHE),
