@@ -1,4 +1,4 @@
-"""Time rnnlab's Elman and LSTM forward+backward against torch.nn.RNN / nn.LSTM on one CPU thread.
+"""Time rnnlab's Elman, LSTM and GRU forward+backward against torch.nn.RNN / LSTM / GRU on one CPU thread.
 
 Both sides compute the same things in float64: the states for every step and the gradients
 of ``sum(h * dh)`` with respect to the input, the initial state and every weight (torch by
@@ -24,9 +24,10 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from rnnlab.gru import gru_backward, gru_forward, init_gru_params  # noqa: E402
 from rnnlab.lstm import init_lstm_params, lstm_backward, lstm_forward  # noqa: E402
 from rnnlab.rnn import init_rnn_params, rnn_backward, rnn_forward  # noqa: E402
-from rnnlab.torch_bridge import lstm_to_torch, rnn_to_torch  # noqa: E402
+from rnnlab.torch_bridge import gru_to_torch, lstm_to_torch, rnn_to_torch  # noqa: E402
 
 SIZES = [(50, 32, 64, 128), (200, 8, 16, 32)]
 TARGETS = {(50, 32, 64, 128): (1.5, "<="), (200, 8, 16, 32): (1.0, "<")}
@@ -60,7 +61,8 @@ def _cases(T, N, D, H, seed=0):
 
     elman = init_rnn_params(D, H, seed=seed)
     lstm = init_lstm_params(D, H, seed=seed)
-    rnn_module, lstm_module = rnn_to_torch(elman), lstm_to_torch(lstm)
+    gru = init_gru_params(D, H, seed=seed)
+    rnn_module, lstm_module, gru_module = rnn_to_torch(elman), lstm_to_torch(lstm), gru_to_torch(gru)
     c0t = torch.zeros(1, N, H, dtype=torch.float64)
 
     def numpy_elman():
@@ -70,6 +72,10 @@ def _cases(T, N, D, H, seed=0):
     def numpy_lstm():
         h, cache = lstm_forward(x, h0, lstm)
         return lstm_backward(dh, cache)
+
+    def numpy_gru():
+        h, cache = gru_forward(x, h0, gru)
+        return gru_backward(dh, cache)
 
     def torch_run(module, state):
         def run():
@@ -82,7 +88,8 @@ def _cases(T, N, D, H, seed=0):
         return run
 
     return {"Elman": (numpy_elman, torch_run(rnn_module, None)),
-            "LSTM": (numpy_lstm, torch_run(lstm_module, c0t))}
+            "LSTM": (numpy_lstm, torch_run(lstm_module, c0t)),
+            "GRU": (numpy_gru, torch_run(gru_module, None))}
 
 
 def main(argv=None):

@@ -17,22 +17,25 @@ back, so the backward pass is two ordinary BPTT calls and the input gradients ad
 import numpy as np
 
 from ._validate import as_array, check_choice, check_same, check_shape
+from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
 
 __all__ = ["birnn_forward", "birnn_backward", "CELLS"]
 
-CELLS = {"elman": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward)}
+CELLS = {"elman": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward),
+         "gru": (gru_forward, gru_backward)}
 
 
 def _cell_functions(cell):
-    """``(forward_fn, backward_fn)`` for ``"elman"``, ``"lstm"`` or a pair of callables."""
+    """``(forward_fn, backward_fn)`` for a name of ``CELLS`` or a pair of callables."""
     if isinstance(cell, str):
         check_choice("cell", cell, CELLS)
         return CELLS[cell]
     if isinstance(cell, (tuple, list)) and len(cell) == 2 and all(callable(f) for f in cell):
         return tuple(cell)
-    raise ValueError(f"cell must be 'elman', 'lstm' or a pair (forward_fn, backward_fn) of callables, got {cell!r}")
+    names = ", ".join(repr(name) for name in CELLS)
+    raise ValueError(f"cell must be one of {names} or a pair (forward_fn, backward_fn) of callables, got {cell!r}")
 
 
 def birnn_forward(x, h0, params_fwd, params_bwd, cell="elman"):
@@ -44,7 +47,7 @@ def birnn_forward(x, h0, params_fwd, params_bwd, cell="elman"):
     h0 : ndarray (2, N, H) or None (zeros); ``h0[0]`` starts the forward cell, ``h0[1]`` the
         backward cell (an LSTM's cell states start at zero)
     params_fwd, params_bwd : params of the two cells, e.g. from ``init_rnn_params(D, H)``
-    cell : "elman", "lstm", or a pair ``(forward_fn, backward_fn)`` with the signatures of
+    cell : "elman", "lstm", "gru", or a pair ``(forward_fn, backward_fn)`` with the signatures of
         ``rnn_forward(x, h0, params) -> (h, cache)`` and ``rnn_backward(dh, cache) -> (dx, dh0, grads)``
 
     Returns

@@ -2,7 +2,7 @@
 
 rnnlab keeps PyTorch's weight names and shapes, so the mapping is one to one:
 
-    rnnlab key   PyTorch nn.RNN / nn.LSTM            nn.RNNCell / nn.LSTMCell
+    rnnlab key   PyTorch nn.RNN / LSTM / GRU         nn.RNNCell / LSTMCell / GRUCell
     W_ih         weight_ih_l{layer}{suffix}          weight_ih
     W_hh         weight_hh_l{layer}{suffix}          weight_hh
     b_ih         bias_ih_l{layer}{suffix}            bias_ih
@@ -10,7 +10,8 @@ rnnlab keeps PyTorch's weight names and shapes, so the mapping is one to one:
 
 ``suffix`` is ``""`` for the forward direction and ``"_reverse"`` for the backward direction
 of a ``bidirectional=True`` module. Shapes: ``W_ih (G, D)``, ``W_hh (G, H)``, ``b_ih (G,)``,
-``b_hh (G,)`` with ``G = H`` (Elman) or ``G = 4H`` (LSTM, gates i, f, g, o).
+``b_hh (G,)`` with ``G = H`` (Elman), ``G = 4H`` (LSTM, gates i, f, g, o) or ``G = 3H`` (GRU,
+gates r, z, n).
 The modules are built in float64 on the CPU; the arrays returned are float64 copies.
 """
 
@@ -23,11 +24,12 @@ from .rnn import _check_params
 __all__ = [
     "rnn_to_torch", "rnn_from_torch", "rnncell_to_torch",
     "lstm_to_torch", "lstm_from_torch", "lstmcell_to_torch",
+    "gru_to_torch", "gru_from_torch", "grucell_to_torch",
     "birnn_to_torch", "birnn_from_torch",
 ]
 
 _TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
-_CELLS = {"elman": 1, "lstm": 4}
+_CELLS = {"elman": 1, "lstm": 4, "gru": 3}  # cell -> number of stacked gate blocks
 
 
 def _checked(params, gates):
@@ -82,10 +84,26 @@ def lstmcell_to_torch(params):
     return module
 
 
-def rnn_from_torch(module, layer=0, suffix=""):
-    """rnnlab params (float64 copies) from ``nn.RNN``/``nn.LSTM`` layer ``layer`` or from a cell.
+def gru_to_torch(params):
+    """A one-layer float64 ``torch.nn.GRU`` holding ``params`` (W_ih (3H, D), W_hh (3H, H), b_ih, b_hh (3H,))."""
+    params, D, H = _checked(params, 3)
+    module = torch.nn.GRU(D, H, dtype=torch.float64)
+    _copy_in(module, params, "_l0")
+    return module
 
-    module : nn.RNN, nn.LSTM, nn.RNNCell or nn.LSTMCell
+
+def grucell_to_torch(params):
+    """A float64 ``torch.nn.GRUCell`` holding ``params`` (W_ih (3H, D), W_hh (3H, H), b_ih, b_hh (3H,))."""
+    params, D, H = _checked(params, 3)
+    module = torch.nn.GRUCell(D, H, dtype=torch.float64)
+    _copy_in(module, params, "")
+    return module
+
+
+def rnn_from_torch(module, layer=0, suffix=""):
+    """rnnlab params (float64 copies) from ``nn.RNN``/``nn.LSTM``/``nn.GRU`` layer ``layer`` or from a cell.
+
+    module : nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell or nn.GRUCell
     layer : int, which layer of a stacked module; suffix : "" or "_reverse"
     Returns dict W_ih (G, D), W_hh (G, H), b_ih (G,), b_hh (G,).
     """
@@ -95,7 +113,8 @@ def rnn_from_torch(module, layer=0, suffix=""):
                              f"got layer={layer!r}, suffix={suffix!r}")
         return _copy_out(module, "")
     if not isinstance(module, torch.nn.RNNBase):
-        raise ValueError(f"module must be a torch.nn.RNN, LSTM, RNNCell or LSTMCell, got {type(module).__name__}")
+        raise ValueError(f"module must be a torch.nn.RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell, "
+                         f"got {type(module).__name__}")
     check_choice("suffix", suffix, ("", "_reverse"))
     if not 0 <= layer < module.num_layers:
         raise ValueError(f"layer must be in [0, {module.num_layers}), got {layer!r}")
@@ -106,12 +125,14 @@ def rnn_from_torch(module, layer=0, suffix=""):
     return _copy_out(module, f"_l{layer}{suffix}")
 
 
-# The LSTM's four gate blocks are stacked in the same four tensors, so one reader serves both.
+# The LSTM's four and the GRU's three gate blocks are stacked in the same four tensors, so one
+# reader serves all three cells.
 lstm_from_torch = rnn_from_torch
+gru_from_torch = rnn_from_torch
 
 
 def birnn_to_torch(params_fwd, params_bwd, cell="elman", nonlinearity="tanh"):
-    """A one-layer float64 ``nn.RNN`` (cell="elman") or ``nn.LSTM`` (cell="lstm") with bidirectional=True.
+    """A one-layer float64 ``nn.RNN`` (cell="elman"), ``nn.LSTM`` ("lstm") or ``nn.GRU`` ("gru"), bidirectional=True.
 
     params_fwd, params_bwd : params of the forward and backward directions, same shapes.
     """
@@ -124,14 +145,15 @@ def birnn_to_torch(params_fwd, params_bwd, cell="elman", nonlinearity="tanh"):
         check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
         module = torch.nn.RNN(D, H, nonlinearity=nonlinearity, bidirectional=True, dtype=torch.float64)
     else:
-        module = torch.nn.LSTM(D, H, bidirectional=True, dtype=torch.float64)
+        cls = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+        module = cls(D, H, bidirectional=True, dtype=torch.float64)
     _copy_in(module, params_fwd, "_l0")
     _copy_in(module, params_bwd, "_l0_reverse")
     return module
 
 
 def birnn_from_torch(module):
-    """``(params_fwd, params_bwd)`` from the first layer of a bidirectional ``nn.RNN`` or ``nn.LSTM``."""
+    """``(params_fwd, params_bwd)`` from the first layer of a bidirectional ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``."""
     if not isinstance(module, torch.nn.RNNBase) or not module.bidirectional:
-        raise ValueError(f"module must be an nn.RNN or nn.LSTM with bidirectional=True, got {module!r}")
+        raise ValueError(f"module must be an nn.RNN, nn.LSTM or nn.GRU with bidirectional=True, got {module!r}")
     return rnn_from_torch(module, 0, ""), rnn_from_torch(module, 0, "_reverse")

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rnnlab.birnn import birnn_backward, birnn_forward
+from rnnlab.gru import init_gru_params
 from rnnlab.jordan import init_jordan_params, jordan_backward, jordan_forward
 from rnnlab.lstm import init_lstm_params
 from rnnlab.rnn import init_rnn_params, rnn_backward, rnn_forward
@@ -14,7 +15,7 @@ from rnnlab.torch_bridge import birnn_to_torch
 
 from seq_oracles import SHAPES, assert_close, assert_grads_match, numeric_grads, torch_grads
 
-INIT = {"elman": init_rnn_params, "lstm": init_lstm_params}
+INIT = {"elman": init_rnn_params, "lstm": init_lstm_params, "gru": init_gru_params}
 TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
 
 
@@ -28,7 +29,7 @@ def _problem(cell, T, N, D, H, seed):
     return fwd, bwd, x, h0, dout
 
 
-@pytest.mark.parametrize("cell", ["elman", "lstm"])
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
 @pytest.mark.parametrize("T, N, D, H", SHAPES)
 def test_matches_torch_bidirectional(cell, T, N, D, H):
     fwd, bwd, x, h0, dout = _problem(cell, T, N, D, H, seed=T * N)
@@ -55,7 +56,7 @@ def test_matches_torch_bidirectional(cell, T, N, D, H):
         assert_close(g_b[k], getattr(module, name + "_l0_reverse").grad.numpy(), 1e-11, "backward d" + k)
 
 
-@pytest.mark.parametrize("cell", ["elman", "lstm"])
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
 def test_gradients_match_centred_differences(cell):
     fwd, bwd, x, h0, dout = _problem(cell, 3, 2, 3, 2, seed=4)
     prefixed = {**{"f_" + k: v for k, v in fwd.items()}, **{"b_" + k: v for k, v in bwd.items()}}
@@ -147,8 +148,8 @@ def test_h0_none_is_zeros_and_inputs_are_not_modified():
 def test_bad_cells_and_shapes_are_refused():
     fwd, bwd, x, h0, dout = _problem("elman", 3, 2, 3, 4, seed=0)
     with pytest.raises(ValueError, match="cell must be one of"):
-        birnn_forward(x, h0, fwd, bwd, cell="gru")
-    with pytest.raises(ValueError, match=r"cell must be 'elman', 'lstm' or a pair"):
+        birnn_forward(x, h0, fwd, bwd, cell="transformer")
+    with pytest.raises(ValueError, match=r"cell must be one of 'elman', 'lstm', 'gru' or a pair"):
         birnn_forward(x, h0, fwd, bwd, cell=(rnn_forward,))
     with pytest.raises(ValueError, match=r"h0 must be a 3-D array \(2, N, H\), got shape \(2, 4\)"):
         birnn_forward(x, h0[0], fwd, bwd)

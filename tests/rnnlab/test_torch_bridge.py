@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab.torch_bridge import (birnn_from_torch, birnn_to_torch, lstm_from_torch, lstm_to_torch,
-                                 lstmcell_to_torch, rnn_from_torch, rnn_to_torch, rnncell_to_torch)
+from rnnlab.torch_bridge import (birnn_from_torch, birnn_to_torch, gru_from_torch, gru_to_torch, grucell_to_torch,
+                                 lstm_from_torch, lstm_to_torch, lstmcell_to_torch, rnn_from_torch, rnn_to_torch,
+                                 rnncell_to_torch)
 
 NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
 
@@ -26,6 +27,7 @@ def _assert_same(a, b):
 
 @pytest.mark.parametrize("to_torch, gates, suffix", [
     (rnn_to_torch, 1, "_l0"), (rnncell_to_torch, 1, ""), (lstm_to_torch, 4, "_l0"), (lstmcell_to_torch, 4, ""),
+    (gru_to_torch, 3, "_l0"), (grucell_to_torch, 3, ""),
 ])
 def test_each_array_lands_in_the_pytorch_slot_of_the_same_name(to_torch, gates, suffix):
     params = _params(3, 5, gates, seed=gates)
@@ -61,7 +63,8 @@ def test_from_torch_reads_a_torch_initialised_module_that_runs_the_same():
         np.testing.assert_array_equal(lstm_to_torch(lstm_from_torch(single))(x)[0].numpy(), single(x)[0].numpy())
 
 
-@pytest.mark.parametrize("cell, gates, cls", [("elman", 1, torch.nn.RNN), ("lstm", 4, torch.nn.LSTM)])
+@pytest.mark.parametrize("cell, gates, cls", [("elman", 1, torch.nn.RNN), ("lstm", 4, torch.nn.LSTM),
+                                              ("gru", 3, torch.nn.GRU)])
 def test_bidirectional_round_trip_puts_backward_params_under_reverse(cell, gates, cls):
     fwd, bwd = _params(3, 4, gates, seed=1), _params(3, 4, gates, seed=2)
     module = birnn_to_torch(fwd, bwd, cell=cell)
@@ -71,6 +74,30 @@ def test_bidirectional_round_trip_puts_backward_params_under_reverse(cell, gates
     got_fwd, got_bwd = birnn_from_torch(module)
     _assert_same(got_fwd, fwd)
     _assert_same(got_bwd, bwd)
+
+
+@pytest.mark.parametrize("to_torch, cls, suffix", [(gru_to_torch, torch.nn.GRU, "_l0"),
+                                                   (grucell_to_torch, torch.nn.GRUCell, "")])
+def test_gru_round_trip_copies_both_ways_and_runs_the_same(to_torch, cls, suffix):
+    params = _params(4, 3, 3, seed=5)
+    original = {k: v.copy() for k, v in params.items()}
+    module = to_torch(params)
+    assert type(module) is cls
+    back = gru_from_torch(module)
+    _assert_same(back, params)
+    # copies, never views: writing to either side leaves the other alone
+    with torch.no_grad():
+        getattr(module, "weight_ih" + suffix).add_(1.0)
+    _assert_same(back, original)
+    _assert_same(params, original)
+    back["b_hh"][0] = 99.0
+    assert params["b_hh"][0] != 99.0
+    # a torch-initialised GRU read into rnnlab and written back computes the same outputs
+    torch.manual_seed(1)
+    single = torch.nn.GRU(4, 3, dtype=torch.float64)
+    x = torch.randn(5, 2, 4, dtype=torch.float64)
+    with torch.no_grad():
+        np.testing.assert_array_equal(gru_to_torch(gru_from_torch(single))(x)[0].numpy(), single(x)[0].numpy())
 
 
 def test_relu_nonlinearity_is_passed_on():
@@ -91,6 +118,9 @@ def test_bad_parameters_are_refused_with_their_shapes():
         birnn_to_torch(_params(3, 4, 1, 0), _params(3, 5, 1, 0))
     with pytest.raises(ValueError, match="missing keys"):
         rnn_to_torch({"W_ih": np.zeros((2, 2))})
+    # LSTM-sized params handed to the GRU
+    with pytest.raises(ValueError, match=r"params\['W_hh'\] must have shape \(3H, H\) = \(12, 4\), got shape \(16, 4\)"):
+        gru_to_torch(_params(3, 4, 4, 0))
 
 
 def test_from_torch_refuses_what_it_cannot_read():

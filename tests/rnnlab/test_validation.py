@@ -12,6 +12,7 @@ import pytest
 
 from rnnlab import _validate as v
 from rnnlab.birnn import birnn_backward, birnn_forward
+from rnnlab.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward, init_gru_params
 from rnnlab.jordan import (init_jordan_params, jordan_backward, jordan_forward, jordan_step_backward,
                            jordan_step_forward)
 from rnnlab.lstm import init_lstm_params, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
@@ -20,6 +21,7 @@ from rnnlab.rnn import init_rnn_params, rnn_backward, rnn_forward, rnn_step_back
 T, N, D, H, K = 3, 2, 4, 5, 3
 X = np.zeros((T, N, D))
 P_RNN, P_LSTM, P_JORDAN = init_rnn_params(D, H), init_lstm_params(D, H), init_jordan_params(D, H, K)
+P_GRU = init_gru_params(D, H)
 
 
 def _nan_at(shape, index, value=np.nan):
@@ -35,6 +37,8 @@ def _esc(text):
 _RNN_CACHE = rnn_forward(X, None, P_RNN)[1]
 _LSTM_CACHE = lstm_forward(X, None, P_LSTM)[1]
 _JORDAN_CACHE = jordan_forward(X, None, P_JORDAN)[1]
+_GRU_CACHE = gru_forward(X, None, P_GRU)[1]
+_GRU_STEP = gru_step_forward(X[0], np.zeros((N, H)), P_GRU)[1]
 _RNN_STEP = rnn_step_forward(X[0], np.zeros((N, H)), P_RNN)[1]
 _LSTM_STEP = lstm_step_forward(X[0], np.zeros((N, H)), np.zeros((N, H)), P_LSTM)[2]
 _JORDAN_STEP = jordan_step_forward(X[0], np.zeros((N, K)), P_JORDAN)[1]
@@ -96,6 +100,40 @@ CASES = {
                                  "c_prev must be a 2-D array (N, H), got shape (5,)"),
     "lstm_step_backward dc": (lambda: lstm_step_backward(np.zeros((N, H)), np.zeros((N, 6)), _LSTM_STEP),
                               "dc_next must have shape (N, H) = (2, 5), got shape (2, 6)"),
+    # ---- GRU
+    "gru_forward rank": (lambda: gru_forward(X[0], None, P_GRU), "x must be a 3-D array (T, N, D), got shape (2, 4)"),
+    "gru_forward width x": (lambda: gru_forward(np.zeros((T, N, 2)), None, P_GRU),
+                            f"x has shape (3, 2, 2) but params['W_ih'] has shape (15, 4): {WIDTH}"),
+    "gru_forward batch h0": (lambda: gru_forward(X, np.zeros((3, H)), P_GRU),
+                             f"h0 has shape (3, 5) but x has shape (3, 2, 4): h0.shape[0] {BATCH}"),
+    "gru_forward width h0": (lambda: gru_forward(X, np.zeros((N, 6)), P_GRU),
+                             "h0 must have shape (N, H) = (2, 5), got shape (2, 6)"),
+    "gru_forward param shape": (lambda: gru_forward(X, None, dict(P_GRU, W_hh=np.zeros((4 * H, H)))),
+                                "params['W_hh'] must have shape (3H, H) = (15, 5), got shape (20, 5)"),
+    "gru_forward bias shape": (lambda: gru_forward(X, None, dict(P_GRU, b_hh=np.zeros(H))),
+                               "params['b_hh'] must have shape (3H,) = (15,), got shape (5,)"),
+    "gru_forward nan x": (lambda: gru_forward(_nan_at((T, N, D), (2, 1, 3)), None, P_GRU),
+                          "x contains NaN or inf: 1 of 24 entries (shape (3, 2, 4)), first at index (2, 1, 3)"),
+    "gru_forward nan param": (lambda: gru_forward(X, None, dict(P_GRU, W_ih=_nan_at((3 * H, D), (7, 1)))),
+                              "params['W_ih'] contains NaN or inf: 1 of 60 entries (shape (15, 4)), "
+                              "first at index (7, 1)"),
+    "gru_forward empty": (lambda: gru_forward(np.zeros((0, N, D)), None, P_GRU),
+                          "x must have at least one time step (T >= 1), got shape (0, 2, 4)"),
+    "gru_backward shape": (lambda: gru_backward(np.zeros((T, N, 6)), _GRU_CACHE),
+                           "dh must have shape (T, N, H) = (3, 2, 5), got shape (3, 2, 6)"),
+    "gru_backward nan": (lambda: gru_backward(_nan_at((T, N, H), (0, 0, 4)), _GRU_CACHE),
+                         "dh contains NaN or inf: 1 of 30 entries (shape (3, 2, 5)), first at index (0, 0, 4)"),
+    "gru_step_forward rank": (lambda: gru_step_forward(X, np.zeros((N, H)), P_GRU),
+                              "x must be a 2-D array (N, D), got shape (3, 2, 4)"),
+    "gru_step_forward rank h": (lambda: gru_step_forward(X[0], np.zeros(H), P_GRU),
+                                "h_prev must be a 2-D array (N, H), got shape (5,)"),
+    "gru_step_forward batch": (lambda: gru_step_forward(X[0], np.zeros((4, H)), P_GRU),
+                               "h_prev has shape (4, 5) but x has shape (2, 4): h_prev.shape[0] must equal "
+                               "x.shape[0] = 2 (batch N)"),
+    "gru_step_backward shape": (lambda: gru_step_backward(np.zeros((N, 4)), _GRU_STEP),
+                                "dh_next must have shape (N, H) = (2, 5), got shape (2, 4)"),
+    "gru_step_backward inf": (lambda: gru_step_backward(_nan_at((N, H), (1, 2), np.inf), _GRU_STEP),
+                              "dh_next contains NaN or inf: 1 of 10 entries (shape (2, 5)), first at index (1, 2)"),
     # ---- Jordan
     "jordan_forward width y0": (lambda: jordan_forward(X, np.zeros((N, 4)), P_JORDAN),
                                 "y0 must have shape (N, K) = (2, 3), got shape (2, 4)"),
