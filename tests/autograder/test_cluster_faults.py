@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -213,9 +214,11 @@ def test_worker_without_the_sandbox_joining_midway_is_excluded(course, cluster):
     _assert_graded_once_and_right(course, students)
 
 
-def test_worker_with_stale_checks_refuses_its_jobs(course, cluster, tmp_path):
+def test_worker_with_stale_checks_refuses_its_jobs(course, cluster):
     course, students = course
-    stale = tmp_path / "stale"
+    # Outside pytest's private tmp folder: graded as root, the sandbox's user must reach it.
+    stale = Path(tempfile.mkdtemp(prefix="rng-stale-"))
+    os.chmod(stale, 0o755)
     shutil.copytree(REPO / "autograder", stale / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
     check = stale / "autograder" / "checks" / "fixture.py"
     check.write_text(check.read_text() + "\n# an older copy of the checks\n")
@@ -232,3 +235,4 @@ def test_worker_with_stale_checks_refuses_its_jobs(course, cluster, tmp_path):
     again = grade_assignment(course, "fixture", LIMITS, scheduler=address, progress=False)
     assert not again.retry, again.lines()
     _assert_graded_once_and_right(course, students)
+    shutil.rmtree(stale, ignore_errors=True)
