@@ -219,6 +219,19 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
     gradebook.remove_stale_builds(course)
 
     submissions, rejected = find_submissions(course, assignment)
+    # nbgrader refuses a submission whose timestamp.txt it cannot parse: so do we, saying why.
+    for sub in list(submissions):
+        why = gradebook.timestamp_problem(sub.path)
+        if why:
+            rejected.append(Rejected(sub.path, why))
+            submissions.remove(sub)
+    from autograder import nbconfig
+
+    settings = nbconfig.load(course.root)
+    if settings.cell_timeout is not None and limits.cell_timeout == Limits().cell_timeout:
+        limits = limits.replace(cell_timeout=settings.cell_timeout)
+        print(f"{assignment}: per-cell time limit {settings.cell_timeout:g} s from Execute.timeout "
+              "in nbgrader_config.py (a --cell-timeout flag overrides it)")
     wanted = set(students) if students else None
     if wanted is not None:
         missing = wanted - {s.student for s in submissions}
@@ -242,8 +255,12 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
             from autograder.preflight import code_fingerprints
 
             code = code_fingerprints()  # a worker with other code or checks refuses the job
+            sources = _Once(lambda: (ensured.result(), gradebook.graded_sources(course, assignment))[1])
+            source_dir = course.source / assignment
             # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
-            jobs = ((sub.student, build_payload(course, sub, limits, sandbox, code)) for sub in work.grade)
+            jobs = ((sub.student, build_payload(course, sub, limits, sandbox, code, sources=sources(),
+                                                files=nbconfig.autograded_files(source_dir, sub.path, assignment, settings)))
+                    for sub in work.grade)
             if scheduler:
                 from autograder.distributed import run_on_dask
                 results = run_on_dask(scheduler, jobs, assignment, sandbox=sandbox, deadline_s=deadline)
@@ -284,6 +301,19 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
             bar.close()
     summary.seconds = time.monotonic() - start
     return summary
+
+
+class _Once:
+    """``func()`` computed on the first call and remembered (the graded sources need the
+    gradebook, which a background thread may still be preparing)."""
+
+    def __init__(self, func):
+        self.func, self.done, self.value = func, False, None
+
+    def __call__(self):
+        if not self.done:
+            self.value, self.done = self.func(), True
+        return self.value
 
 
 class _Background:
