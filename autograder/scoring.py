@@ -8,8 +8,8 @@ Results count only when the hidden block showed them, name one of its checks, ap
 and the hidden block then ended without error (hidden_check never raises for a wrong
 answer, so a result before a failure was forged); a case of a function that uses the
 course's reference implementation fails. A hidden block that cannot import the grader's
-runtime is a grader failure (:class:`GraderFailure`), never a score. A test cell without hidden checks passes when it
-raised no exception (stderr alone never fails it).
+runtime is a grader failure (:class:`GraderFailure`), never a score. A test cell without hidden checks passes when
+neither its visible part nor its hidden block raised (stderr alone never fails it).
 """
 
 from __future__ import annotations
@@ -66,10 +66,17 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
         grade.messages.append(CaseMessage("test cell", False, run.note if run and run.note else "this test cell was not run"))
         return grade
     if not test.checks:
-        passed = run.status == "ok" and not run.error
+        # Plain nbgrader tests: the cell passes when neither part raised. The hidden block of
+        # nbgrader's "### BEGIN HIDDEN TESTS" runs as its own execution, and its assertions
+        # count as much as the visible ones (ignoring them gave free points).
+        hidden = run.hidden
+        visible_ok = run.status == "ok" and not run.error
+        hidden_ok = hidden is None or (hidden.status == "ok" and not hidden.error)
+        passed = visible_ok and hidden_ok
         grade.points = test.points if passed else 0.0
         grade.status = "passed" if passed else "failed"
-        grade.messages.append(CaseMessage("tests", passed, "passed" if passed else _failure(run)))
+        why = "passed" if passed else _failure(run) if not visible_ok else f"hidden tests: {_failure(hidden)}"
+        grade.messages.append(CaseMessage("tests", passed, why))
         return grade
     hidden = run.hidden
     passed_weight = total = 0.0

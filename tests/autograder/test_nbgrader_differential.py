@@ -73,7 +73,10 @@ COURSES = {
               '"overwrite-files-subdirs": ["subdir/helper.py"]}\n'),
     "late": "c.AssignLatePenalties.plugin_class = 'late_plugin.Blarg'\n",
     "timeout": "c.Execute.timeout = 2\n",
+    # As nbgrader's hidden-test scenarios: students submit the release with this stub.
+    "stub": 'c.ClearSolutions.code_stub = dict(python="# YOUR CODE HERE")\n',
 }
+RELEASE = "<the release of this notebook>"  # a submission that is the released notebook itself
 
 UNCHANGED, CHANGED = fx("submitted-unchanged.ipynb"), fx("submitted-changed.ipynb")
 SCENARIOS = [
@@ -91,9 +94,9 @@ SCENARIOS = [
     Scenario("autotest-hidden", "test_hidden_tests_autotest", {"p1.ipynb": fx("autotest-hidden.ipynb")},
              {"foo": {"p1.ipynb": fx("autotest-hidden-unchanged.ipynb")},
               "bar": {"p1.ipynb": fx("autotest-hidden-changed-wrong.ipynb")},
-              "baz": {"p1.ipynb": fx("autotest-hidden-changed-right.ipynb")}}),
+              "baz": {"p1.ipynb": fx("autotest-hidden-changed-right.ipynb")}}, course="stub"),
     Scenario("hidden-tests", "test_hidden_tests_single_notebook", {"p1.ipynb": fx("test-hidden-tests.ipynb")},
-             {"foo": {"p1.ipynb": fx("test.ipynb")}}),
+             {"foo": {"p1.ipynb": RELEASE}}, course="stub"),
     Scenario("showtraceback-exploit", "test_showtraceback_exploit", {"p1.ipynb": UNCHANGED},
              {"foo": {"p1.ipynb": fx("submitted-cheat-attempt.ipynb")},
               "bar": {"p1.ipynb": fx("submitted-cheat-attempt-alternative.ipynb")}}),
@@ -185,6 +188,7 @@ def _build(root: Path, course: str, scenarios) -> None:
     for s in scenarios:
         for student, files in s.students.items():
             for rel, what in files.items():
+                what = root / "release" / s.name / rel if what is RELEASE else what
                 _write(root / "submitted" / student / s.name / rel, what)
 
 
