@@ -215,7 +215,9 @@ def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> 
                 blank = answers[grade.name]
                 grade.auto_score = 0.0 if blank else None
                 grade.needs_manual_grade = not blank
-            elif needs_manual_grade(status, grade.cell_type) and not (answers is None and status != "error"):
+            elif status == "error" or answers is not None:
+                # The grader failed, or a graded answer is not in the autograded notebook (its
+                # metadata was stripped): a human looks rather than a silent zero.
                 grade.auto_score = None
                 grade.needs_manual_grade = True
             else:  # a notebook never submitted, or unreadable: 0, as nbgrader does

@@ -79,6 +79,26 @@ COURSES = {
 RELEASE = "<the release of this notebook>"  # a submission that is the released notebook itself
 
 UNCHANGED, CHANGED = fx("submitted-unchanged.ipynb"), fx("submitted-changed.ipynb")
+
+
+def variant(fixture: Path, drop=(), strip_metadata=False, sources=None) -> str:
+    """A fixture notebook as JSON text with cells removed (by grade_id), its nbgrader metadata
+    stripped (as some editors do), or cell sources replaced ({grade_id: source})."""
+    import nbformat
+
+    nb = nbformat.read(str(fixture), as_version=4)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in drop]
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if sources and gid in sources:
+            cell.source = sources[gid]
+        if strip_metadata:
+            cell.metadata.pop("nbgrader", None)
+    return nbformat.writes(nb)
+
+
+# The test cell "foo" of submitted-*.ipynb, printing to stderr instead of stdout.
+STDERR_TEST = {"foo": 'import sys\nprint("Success!", file=sys.stderr)'}
 SCENARIOS = [
     Scenario("grade", "test_grade", {"p1.ipynb": UNCHANGED},
              {"foo": {"p1.ipynb": UNCHANGED}, "bar": {"p1.ipynb": CHANGED}}),
@@ -136,6 +156,18 @@ SCENARIOS = [
     Scenario("locked-cell-changed", "OverwriteCells (submitted-locked-cell-changed.ipynb)", {"p1.ipynb": UNCHANGED},
              {"foo": {"p1.ipynb": fx("submitted-locked-cell-changed.ipynb")},
               "bar": {"p1.ipynb": fx("submitted-grade-cell-changed.ipynb")}}),
+    # Where rnngrade grades differently on purpose (each difference is listed in DELIBERATE).
+    Scenario("test-cell-deleted", "OverwriteCells (a grade cell missing from the submission)", {"p1.ipynb": UNCHANGED},
+             {"foo": {"p1.ipynb": variant(CHANGED, drop=("bar",))}}),
+    Scenario("metadata-stripped", "test-no-metadata.ipynb (cells without nbgrader metadata)", {"p1.ipynb": UNCHANGED},
+             {"foo": {"p1.ipynb": variant(CHANGED, strip_metadata=True)}}),
+    Scenario("stderr-in-test", "utils.determine_grade (stderr output fails a test cell)",
+             {"p1.ipynb": variant(UNCHANGED, sources=STDERR_TEST)},
+             {"foo": {"p1.ipynb": variant(CHANGED, sources=STDERR_TEST)}}),
+    Scenario("malformed-notebook", "test_handle_failure (a submission nbgrader cannot read)", {"p1.ipynb": UNCHANGED},
+             {"foo": {"p1.ipynb": ""}, "bar": {"p1.ipynb": CHANGED}}),
+    Scenario("non-ascii-student", "test_grade (a student folder name that is not a safe id)", {"p1.ipynb": UNCHANGED},
+             {"jöe": {"p1.ipynb": CHANGED}, "bar": {"p1.ipynb": CHANGED}}),
     Scenario("autograde-timeout", "test_autograde_timeout", {"p1.ipynb": fx("timeout.ipynb")},
              {"foo": {"p1.ipynb": fx("timeout.ipynb")}}, course="timeout"),
     Scenario("infinite-loop", "test_infinite_loop", {"p1.ipynb": fx("infinite-loop.ipynb")},
@@ -144,7 +176,34 @@ SCENARIOS = [
 
 # Every difference between the two gradebooks that is on purpose: (scenario, student, notebook,
 # cell, field) -> (nbgrader's value, rnngrade's value, why). Rendered in the instructor's guide.
-DELIBERATE: dict[tuple, tuple] = {}
+_DELETED = ("restores a test cell the student deleted from the source and runs it, where nbgrader leaves "
+            "the deleted cell unscored for manual grading")
+_STRIPPED = ("recognises test and locked cells whose nbgrader metadata the student's editor stripped by their "
+             "released source, restores and runs them; nbgrader finds no grade cells and leaves every cell for "
+             "manual grading")
+_MALFORMED = ("an empty or unreadable notebook scores 0 with a reason the student can act on and is flagged, "
+              "where nbgrader's run fails for that student and leaves the cells waiting for a human")
+_UNSAFE = ("a student folder whose name is not a safe id (here non-ASCII) is refused with a reason in the "
+           "summary, never graded in place: `rnngrade collect` renames it safely")
+DELIBERATE: dict[tuple, tuple] = {
+    ("test-cell-deleted", "foo", "p1", "bar", "score"): (None, 1.0, _DELETED),
+    ("test-cell-deleted", "foo", "p1", "bar", "needs manual grade"): (True, False, _DELETED),
+    **{("metadata-stripped", "foo", "p1", cell, what): value
+       for cell in ("foo", "bar") for what, value in (("score", (None, 1.0, _STRIPPED)),
+                                                      ("needs manual grade", (True, False, _STRIPPED)))},
+    ("stderr-in-test", "foo", "p1", "foo", "score"): (
+        0.0, 1.0, "output on stderr (a warning, a log line) does not fail a test cell that raised nothing; "
+                  "nbgrader gives such a cell 0"),
+    **{("malformed-notebook", "foo", "p1", cell, what): value
+       for cell in ("foo", "bar", "baz", "quux") for what, value in (("score", (None, 0.0, _MALFORMED)),
+                                                                     ("needs manual grade", (True, False, _MALFORMED)))},
+    ("non-ascii-student", "jöe", "", "", "submitted"): (True, None, _UNSAFE),
+    ("non-ascii-student", "jöe", "p1", "", "late penalty"): (0.0, None, _UNSAFE),
+    **{("non-ascii-student", "jöe", "p1", cell, what): (value, None, _UNSAFE)
+       for cell, what, value in (("foo", "score", 1.0), ("foo", "needs manual grade", False),
+                                 ("bar", "score", 1.0), ("bar", "needs manual grade", False),
+                                 ("baz", "needs manual grade", True), ("quux", "needs manual grade", True))},
+}
 
 
 def _write(path: Path, what) -> None:
