@@ -201,6 +201,11 @@ def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: b
     from autograder import preflight
 
     course.notebooks(assignment)  # ValueError naming the known assignments if unknown
+    from autograder import nbconfig
+
+    note = nbconfig.kernel_note(course.source / assignment)  # ValueError for a non-Python kernel
+    if note:
+        print(f"{assignment}: {note}")
     # Refuse before anything is graded when the hidden checks would not run as expected
     # (PreflightError, a ValueError naming the cause and the fix). Dask workers check theirs.
     preflight.run(course, assignment, sandbox, kernel=not scheduler)

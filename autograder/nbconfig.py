@@ -87,3 +87,32 @@ def autograded_files(source_dir: Path, submission_dir: Path, assignment: str, se
         with os.fdopen(fd, "rb") as fh:
             out[rel] = fh.read()
     return out
+
+
+def kernel_note(source_dir: Path) -> str:
+    """What rnngrade says about the source notebooks' kernelspec ('' when it is plain Python 3).
+
+    nbgrader runs each notebook with the kernel its source names (OverwriteKernelspec);
+    rnngrade runs every notebook in its sandboxed Python kernel, the grader's own virtual
+    environment. A Python kernelspec maps onto it, with a note when it names another kernel;
+    another language cannot be graded and raises ValueError naming the notebook and kernel.
+    """
+    import json
+
+    others = set()
+    for path in sorted(Path(source_dir).glob("*.ipynb")):
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kernelspec") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable source fails later with its own message
+        language, name = str(spec.get("language", "python")).lower(), str(spec.get("name", "python3"))
+        if language != "python":
+            raise ValueError(f"{path.name} uses the {spec.get('display_name') or name!r} kernel ({language}); "
+                             "rnngrade grades Python notebooks only: grade this assignment with nbgrader autograde")
+        if name not in ("python3", "python"):
+            others.add(name)
+    if others:
+        return (f"the source names the kernel(s) {', '.join(sorted(others))}; rnngrade runs every notebook in its "
+                "sandboxed Python 3 kernel (the grader's virtual environment): install the packages those "
+                "kernels had there")
+    return ""

@@ -58,3 +58,20 @@ def test_an_assignment_without_checks_has_the_default_forbidden_list(name):
 
 def test_an_assignment_with_checks_is_recognised():
     assert has_checks("fixture")
+
+
+def _notebook(folder: Path, name: str, kernelspec: dict) -> None:
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(metadata={"kernelspec": kernelspec}), str(folder / name))
+
+
+def test_a_python_kernelspec_maps_onto_the_sandbox_kernel_and_another_language_is_refused(tmp_path):
+    _notebook(tmp_path / "a", "p1.ipynb", {"name": "python3", "language": "python", "display_name": "Python 3"})
+    assert nbconfig.kernel_note(tmp_path / "a") == ""
+    _notebook(tmp_path / "a", "p2.ipynb", {"name": "conda-env-ml", "language": "python", "display_name": "ML"})
+    assert "conda-env-ml" in nbconfig.kernel_note(tmp_path / "a")
+    _notebook(tmp_path / "b", "p1.ipynb", {"name": "ir", "language": "R", "display_name": "R"})
+    with pytest.raises(ValueError, match="Python notebooks only"):
+        nbconfig.kernel_note(tmp_path / "b")

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -336,3 +336,9 @@ def test_at_least_fifteen_scenarios_from_nbgrader_tests():
     assert len(SCENARIOS) >= 15 and len({s.name for s in SCENARIOS}) == len(SCENARIOS)
     assert all(isinstance(p, Path) and p.is_file() for s in SCENARIOS for p in s.source.values() if isinstance(p, Path))
     assert all(reason for *_, reason in DELIBERATE.values())
+
+
+def test_the_instructors_guide_lists_every_deliberate_difference():
+    guide = (Path(__file__).resolve().parents[2] / "book" / "instructors_guide.md").read_text(encoding="utf-8")
+    missing = {why for *_, why in DELIBERATE.values() if why not in guide}
+    assert not missing, f"book/instructors_guide.md lacks these reasons of DELIBERATE: {missing}"
