@@ -161,7 +161,9 @@ def _grade_notebook(job, source, checks, path, limits, sandbox, result, prefix) 
     index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(restored.nb.cells)
              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.get("nbgrader", {}).get("solution")}
     for test in source.tests:
-        grade = score_cell(test, runs.get(index.get(test.grade_id)), checks, charged, tampered)
+        at = index.get(test.grade_id)
+        outputs = restored.nb.cells[at].get("outputs", []) if at is not None else []
+        grade = score_cell(test, runs.get(at), checks, charged, tampered, outputs)
         grade.notebook = source.name
         result.grades[prefix + test.grade_id] = grade
     if tampered:

@@ -366,3 +366,24 @@ def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(
     assert [runs[i].status for i in range(4)] == ["ok", "dead", "skipped", "skipped"]
     assert "stopped again while cell 0 was replayed" in runs[2].note
     assert any("stopped again while cell 0 was replayed" in r for r in result.reasons)
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_a_notebook_without_graded_cells_runs_with_its_files_and_nbgraders_environment(tmp_path, sandboxed):
+    # nbgrader's side-effect and infinite-loop notebooks have no graded cells: they are run, not
+    # refused as another assignment; files beside the notebook and NBGRADER_EXECUTION are there.
+    code = ("import os\nprint(open('data/in.txt').read(), os.environ.get('NBGRADER_EXECUTION'))\n"
+            "open('side-effect.txt', 'w').write('ok')")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    source, sub = tmp_path / "src" / "p1.ipynb", tmp_path / "sub" / "p1.ipynb"
+    for path in (source, sub):
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, str(path))
+    job = GradeJob("ps-1", "s1", sub, source, output_dir=tmp_path / "out", files={"data/in.txt": b"from the source"})
+    result = grade_submission(job, LIMITS, sandbox=sandboxed)
+    assert (result.status, result.grades) == ("graded", {}), result.reasons
+    graded = nbformat.read(result.autograded["p1.ipynb"], as_version=4)
+    assert graded.cells[0].outputs[0].text.strip() == "from the source autograde"
+    assert not _no_leftovers()

@@ -156,6 +156,9 @@ SCENARIOS = [
     Scenario("locked-cell-changed", "OverwriteCells (submitted-locked-cell-changed.ipynb)", {"p1.ipynb": UNCHANGED},
              {"foo": {"p1.ipynb": fx("submitted-locked-cell-changed.ipynb")},
               "bar": {"p1.ipynb": fx("submitted-grade-cell-changed.ipynb")}}),
+    Scenario("partial-credit", "utils.determine_grade (a test cell's numeric value is its partial credit)",
+             {"p1.ipynb": variant(UNCHANGED, sources={"foo": "0.25"})},
+             {"foo": {"p1.ipynb": CHANGED}}),
     # Where rnngrade grades differently on purpose (each difference is listed in DELIBERATE).
     Scenario("test-cell-deleted", "OverwriteCells (a grade cell missing from the submission)", {"p1.ipynb": UNCHANGED},
              {"foo": {"p1.ipynb": variant(CHANGED, drop=("bar",))}}),

@@ -128,3 +128,18 @@ def test_a_plain_test_cell_fails_when_its_hidden_block_fails():
     assert score_cell(test, _run(), {}, {}, []).points == 2.0
     visible_failed = _run(visible="error", error=("AssertionError", "f(1)"))
     assert score_cell(test, visible_failed, {}, {}, []).points == 0.0
+
+
+def test_a_plain_test_cell_gets_nbgraders_partial_credit_from_its_value():
+    import nbformat
+
+    test = _plain_test("score = 0.5\nscore")
+    value = lambda text: [nbformat.v4.new_output("execute_result", data={"text/plain": text}, execution_count=1)]  # noqa: E731
+    assert score_cell(test, _run(), {}, {}, [], value("0.5")).points == 0.5
+    assert score_cell(test, _run(), {}, {}, [], value("'a string'")).points == 2.0  # not a number: full
+    assert score_cell(test, _run(), {}, {}, [], value("-1")).points == 2.0          # as nbgrader: full
+    too_much = score_cell(test, _run(), {}, {}, [], value("3"))
+    assert too_much.points == 0.0 and "more than its 2 points" in too_much.messages[0].message
+    assert score_cell(test, _run(), {}, {}, [], []).points == 2.0
+    # A failing cell earns nothing whatever it displayed.
+    assert score_cell(test, _run(hidden="error", hidden_error=("AssertionError", "")), {}, {}, [], value("1")).points == 0.0
