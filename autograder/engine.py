@@ -153,6 +153,13 @@ def _grade_notebook(job, source, checks, path, limits, sandbox, result, prefix) 
         result.reasons += [f"{source.name}: {r}" for r in restored.tampered]
     result.flags += [f"{source.name}: {f}" for f in restored.flags]
 
+    try:
+        sandboxes.check_files(job.files, source.name, limits)
+    except ValueError as exc:  # a student's oversized data file: a reason and no points, not a crash
+        why = f"{source.name} was not run: {exc}"
+        result.reasons.append(why)
+        _zero(result, source, prefix, "malformed", why)
+        return "malformed"
     charged = _shortcuts(job, source, checks, restored.nb, result)
     cases = {"assignment": job.assignment,
              "checks": {cid: [case_to_wire(c) for c in cases] for (_, cid), (_, cases) in checks.items()}}

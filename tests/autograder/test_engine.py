@@ -387,3 +387,12 @@ def test_a_notebook_without_graded_cells_runs_with_its_files_and_nbgraders_envir
     graded = nbformat.read(result.autograded["p1.ipynb"], as_version=4)
     assert graded.cells[0].outputs[0].text.strip() == "from the source autograde"
     assert not _no_leftovers()
+
+
+@needs_bwrap  # the engine checks that the sandbox can start before anything else
+def test_files_too_large_for_the_sandbox_are_a_reason_not_a_crash(tmp_path):
+    job = _submit(tmp_path, RELEASE)
+    job.files = {"big.bin": b"x" * (LIMITS.scratch_bytes // 2 + 1)}
+    result = grade_submission(job, LIMITS)
+    assert result.status == "malformed" and "scratch space" in result.reasons[0]
+    assert all(g.points == 0 for g in result.grades.values())
