@@ -233,10 +233,11 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
     from autograder import nbconfig
 
     settings = nbconfig.load(course.root)
-    if settings.cell_timeout is not None and limits.cell_timeout == Limits().cell_timeout:
-        limits = limits.replace(cell_timeout=settings.cell_timeout)
-        print(f"{assignment}: per-cell time limit {settings.cell_timeout:g} s from Execute.timeout "
-              "in nbgrader_config.py (a --cell-timeout flag overrides it)")
+    # A limit that differs from the default was given as a flag (or by the caller): it wins.
+    given = frozenset(f for f in ("cell_timeout", "output_lines_per_cell") if getattr(limits, f) != getattr(Limits(), f))
+    limits, notes = nbconfig.apply_limits(settings, limits, given)
+    for note in notes:
+        print(f"{assignment}: {note}")
     wanted = set(students) if students else None
     if wanted is not None:
         missing = wanted - {s.student for s in submissions}

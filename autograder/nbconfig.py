@@ -24,6 +24,9 @@ class NbgraderSettings:
     max_file_size : largest file copied, in kB (``CourseDirectory.max_file_size``).
     exclude_overwriting : assignment -> source files the student's copy keeps (``Autograde``).
     cell_timeout : ``Execute.timeout`` in seconds, None when unset.
+    output_lines : ``LimitOutput.max_lines`` (stream lines kept per cell), None when unset.
+    ignored : ``Section.option`` names set in the config that affect nbgrader's grading but
+        that rnngrade does not apply (its own limits and pipeline apply instead).
     """
 
     ignore: tuple = DEFAULT_IGNORE
@@ -31,6 +34,14 @@ class NbgraderSettings:
     max_file_size: int = 100000
     exclude_overwriting: dict = field(default_factory=dict)
     cell_timeout: float | None = None
+    output_lines: int | None = None
+    ignored: tuple = ()
+
+
+# Sections of nbgrader's config that change how autograde grades, and what rnngrade honours.
+GRADING_SECTIONS = ("Execute", "ExecutePreprocessor", "LimitOutput", "Autograde", "ClearOutput",
+                    "OverwriteCells", "SaveAutoGrades", "CheckCellMetadata", "OverwriteKernelspec")
+HONOURED = {"Execute.timeout", "LimitOutput.max_lines", "Autograde.exclude_overwriting"}
 
 
 def load(root) -> NbgraderSettings:
@@ -43,11 +54,37 @@ def load(root) -> NbgraderSettings:
     c = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     cd, ex = c.get("CourseDirectory", {}), c.get("Execute", {})
     timeout = ex.get("timeout") if "timeout" in ex else None
+    lines = c.get("LimitOutput", {}).get("max_lines") if "max_lines" in c.get("LimitOutput", {}) else None
+    ignored = sorted(f"{section}.{key}" for section in GRADING_SECTIONS if section in c
+                     for key in c[section] if f"{section}.{key}" not in HONOURED)
     return NbgraderSettings(
         ignore=tuple(cd.get("ignore", DEFAULT_IGNORE)), include=tuple(cd.get("include", ("*",))),
         max_file_size=int(cd.get("max_file_size", 100000)),
         exclude_overwriting=dict(c.get("Autograde", {}).get("exclude_overwriting", {})),
-        cell_timeout=float(timeout) if timeout is not None and timeout > 0 else None)
+        cell_timeout=float(timeout) if timeout is not None and timeout > 0 else None,
+        output_lines=int(lines) if lines is not None and lines > 0 else None, ignored=tuple(ignored))
+
+
+def apply_limits(settings: NbgraderSettings, limits, flags: frozenset = frozenset()) -> tuple:
+    """(limits, notes): the course's nbgrader settings mapped onto rnngrade's :class:`Limits`.
+
+    flags : names of the Limits fields given on the command line; those win over the config.
+    notes : one sentence per setting applied, overridden or not applied, for the run's output.
+    """
+    notes, changes = [], {}
+    for field_name, value, option in (("cell_timeout", settings.cell_timeout, "Execute.timeout"),
+                                      ("output_lines_per_cell", settings.output_lines, "LimitOutput.max_lines")):
+        if value is None:
+            continue
+        if field_name in flags:
+            notes.append(f"{option} = {value:g} in nbgrader_config.py is overridden by --{field_name.replace('_', '-')}")
+        else:
+            changes[field_name] = value
+            notes.append(f"{option} = {value:g} from nbgrader_config.py applies ({field_name})")
+    if settings.ignored:
+        notes.append("nbgrader settings rnngrade does not apply (its own limits and grading steps do, see "
+                     f"`rnngrade grade --help`): {', '.join(settings.ignored)}")
+    return (limits.replace(**changes) if changes else limits), notes
 
 
 def _ignored(rel: str, patterns) -> bool:

@@ -75,3 +75,19 @@ def test_a_python_kernelspec_maps_onto_the_sandbox_kernel_and_another_language_i
     _notebook(tmp_path / "b", "p1.ipynb", {"name": "ir", "language": "R", "display_name": "R"})
     with pytest.raises(ValueError, match="Python notebooks only"):
         nbconfig.kernel_note(tmp_path / "b")
+
+
+def test_grading_settings_map_onto_limits_and_the_rest_are_named(tmp_path):
+    from autograder.limits import Limits
+
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Execute.timeout = 7\nc.LimitOutput.max_lines = 50\n"
+        "c.Execute.allow_errors = True\nc.ExecutePreprocessor.timeout = 3\n")
+    settings = nbconfig.load(tmp_path)
+    assert settings.ignored == ("Execute.allow_errors", "ExecutePreprocessor.timeout")
+    limits, notes = nbconfig.apply_limits(settings, Limits())
+    assert (limits.cell_timeout, limits.output_lines_per_cell) == (7.0, 50)
+    assert "Execute.allow_errors, ExecutePreprocessor.timeout" in notes[-1]
+    limits, notes = nbconfig.apply_limits(settings, Limits(cell_timeout=20), frozenset({"cell_timeout"}))
+    assert (limits.cell_timeout, limits.output_lines_per_cell) == (20.0, 50)
+    assert "overridden by --cell-timeout" in notes[0]
