@@ -389,7 +389,8 @@ def test_a_notebook_without_graded_cells_runs_with_its_files_and_nbgraders_envir
     assert not _no_leftovers()
 
 
-@needs_bwrap  # the engine checks that the sandbox can start before anything else
+# needs_bwrap: the engine checks that the sandbox can start before anything else.
+@needs_bwrap
 def test_files_too_large_for_the_sandbox_are_a_reason_not_a_crash(tmp_path):
     job = _submit(tmp_path, RELEASE)
     job.files = {"big.bin": b"x" * (LIMITS.scratch_bytes // 2 + 1)}
