@@ -137,7 +137,9 @@ def _grade_notebook(job, source, checks, path, limits, sandbox, result, prefix) 
         _zero(result, source, prefix, sub.status, sub.reason)
         return sub.status
     restored = restore(source, sub.nb)
-    if restored.matched == 0:
+    # A source without graded cells (nbgrader's side-effect and infinite-loop notebooks) cannot
+    # be recognised by its cells: nbgrader runs it, and so do we.
+    if restored.matched == 0 and source.cells:
         ids = sorted({c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") for c in sub.nb.cells} - {""})
         why = (f"{source.name} does not look like assignment {job.assignment!r}: none of its graded cells "
                f"({', '.join(c.grade_id for c in source.cells[:4])}, ...) are in the submission"
@@ -151,15 +153,24 @@ def _grade_notebook(job, source, checks, path, limits, sandbox, result, prefix) 
         result.reasons += [f"{source.name}: {r}" for r in restored.tampered]
     result.flags += [f"{source.name}: {f}" for f in restored.flags]
 
+    try:
+        sandboxes.check_files(job.files, source.name, limits)
+    except ValueError as exc:  # a student's oversized data file: a reason and no points, not a crash
+        why = f"{source.name} was not run: {exc}"
+        result.reasons.append(why)
+        _zero(result, source, prefix, "malformed", why)
+        return "malformed"
     charged = _shortcuts(job, source, checks, restored.nb, result)
     cases = {"assignment": job.assignment,
              "checks": {cid: [case_to_wire(c) for c in cases] for (_, cid), (_, cases) in checks.items()}}
-    runs, run_status = _execute(restored.nb, source.name, sub.data, cases, limits, sandbox, result)
+    runs, run_status = _execute(restored.nb, source.name, sub.data, cases, limits, sandbox, result, job.files)
     tampered = []
     index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(restored.nb.cells)
              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.get("nbgrader", {}).get("solution")}
     for test in source.tests:
-        grade = score_cell(test, runs.get(index.get(test.grade_id)), checks, charged, tampered)
+        at = index.get(test.grade_id)
+        outputs = restored.nb.cells[at].get("outputs", []) if at is not None else []
+        grade = score_cell(test, runs.get(at), checks, charged, tampered, outputs)
         grade.notebook = source.name
         result.grades[prefix + test.grade_id] = grade
     if tampered:
@@ -234,9 +245,9 @@ class _Kernel:
             self.log.close()
 
 
-def _execute(nb, name, data, cases, limits, sandbox, result):
+def _execute(nb, name, data, cases, limits, sandbox, result, files=None):
     """Run every code cell of ``nb`` in place; return ({cell index: CellRun}, status)."""
-    job = sandboxes.prepare(name, data, cases, limits, sandbox=sandbox)
+    job = sandboxes.prepare(name, data, cases, limits, sandbox=sandbox, files=files)
     result.enforced = list(job.enforced)
     runs, executed, restarts, status = {}, [], 0, "graded"
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]

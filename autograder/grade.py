@@ -201,6 +201,11 @@ def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: b
     from autograder import preflight
 
     course.notebooks(assignment)  # ValueError naming the known assignments if unknown
+    from autograder import nbconfig
+
+    note = nbconfig.kernel_note(course.source / assignment)  # ValueError for a non-Python kernel
+    if note:
+        print(f"{assignment}: {note}")
     # Refuse before anything is graded when the hidden checks would not run as expected
     # (PreflightError, a ValueError naming the cause and the fix). Dask workers check theirs.
     preflight.run(course, assignment, sandbox, kernel=not scheduler)
@@ -219,6 +224,20 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
     gradebook.remove_stale_builds(course)
 
     submissions, rejected = find_submissions(course, assignment)
+    # nbgrader refuses a submission whose timestamp.txt it cannot parse: so do we, saying why.
+    for sub in list(submissions):
+        why = gradebook.timestamp_problem(sub.path)
+        if why:
+            rejected.append(Rejected(sub.path, why))
+            submissions.remove(sub)
+    from autograder import nbconfig
+
+    settings = nbconfig.load(course.root)
+    # A limit that differs from the default was given as a flag (or by the caller): it wins.
+    given = frozenset(f for f in ("cell_timeout", "output_lines_per_cell") if getattr(limits, f) != getattr(Limits(), f))
+    limits, notes = nbconfig.apply_limits(settings, limits, given)
+    for note in notes:
+        print(f"{assignment}: {note}")
     wanted = set(students) if students else None
     if wanted is not None:
         missing = wanted - {s.student for s in submissions}
@@ -242,8 +261,12 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
             from autograder.preflight import code_fingerprints
 
             code = code_fingerprints()  # a worker with other code or checks refuses the job
+            sources = _Once(lambda: (ensured.result(), gradebook.graded_sources(course, assignment))[1])
+            source_dir = course.source / assignment
             # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
-            jobs = ((sub.student, build_payload(course, sub, limits, sandbox, code)) for sub in work.grade)
+            jobs = ((sub.student, build_payload(course, sub, limits, sandbox, code, sources=sources(),
+                                                files=nbconfig.autograded_files(source_dir, sub.path, assignment, settings)))
+                    for sub in work.grade)
             if scheduler:
                 from autograder.distributed import run_on_dask
                 results = run_on_dask(scheduler, jobs, assignment, sandbox=sandbox, deadline_s=deadline)
@@ -284,6 +307,19 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
             bar.close()
     summary.seconds = time.monotonic() - start
     return summary
+
+
+class _Once:
+    """``func()`` computed on the first call and remembered (the graded sources need the
+    gradebook, which a background thread may still be preparing)."""
+
+    def __init__(self, func):
+        self.func, self.done, self.value = func, False, None
+
+    def __call__(self):
+        if not self.done:
+            self.value, self.done = self.func(), True
+        return self.value
 
 
 class _Background:

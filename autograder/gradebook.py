@@ -79,6 +79,49 @@ def ensure_assignment(course: Course, assignment: str) -> dict[str, dict[str, fl
     return cells
 
 
+def graded_sources(course: Course, assignment: str) -> dict[str, bytes]:
+    """{notebook file name: bytes} of the source notebooks with each test cell's code as the
+    gradebook recorded it at ``generate_assignment``, which nbgrader's OverwriteCells puts
+    back at autograde time: ``### AUTOTEST`` lines come back expanded into the generated
+    tests (hashed ones with their salt), not as comments that always pass."""
+    import nbformat
+    from nbgrader.api import MissingEntry
+
+    out = {}
+    with open_gradebook(course) as gb:
+        for path in sorted((course.source / assignment).glob("*.ipynb")):
+            if path.name.startswith("."):
+                continue
+            nb = nbformat.read(str(path), as_version=4)
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if not (isinstance(meta, dict) and meta.get("grade") and not meta.get("solution") and meta.get("grade_id")):
+                    continue
+                try:
+                    cell.source = gb.find_source_cell(meta["grade_id"], path.stem, assignment).source
+                except MissingEntry:
+                    pass  # not recorded: the source's own text, as before generate_assignment
+            out[path.name] = nbformat.writes(nb).encode("utf-8")
+    return out
+
+
+def timestamp_problem(folder: Path) -> str:
+    """Why ``timestamp.txt`` cannot be read, as nbgrader refuses such a submission ('' if fine)."""
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if path.is_symlink() or not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8", errors="replace").strip()[:100]
+    if not text:
+        return ""  # nbgrader warns and grades an empty timestamp as none
+    try:
+        parse_utc(text)
+    except (ValueError, OverflowError, TypeError):
+        return f"invalid timestamp.txt ({text!r}): nbgrader refuses to grade it; fix or delete the file"
+    return ""
+
+
 def _read_timestamp(folder: Path):
     from nbgrader.utils import parse_utc
 
@@ -157,6 +200,7 @@ def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> 
     kwargs = {"timestamp": timestamp} if timestamp else {}
     submission = gb.update_or_create_submission(assignment, student, **kwargs)
     for nb in submission.notebooks:
+        answers = _answers(gb, course, student, assignment, nb.name) if status != "error" else None
         for grade in nb.grades:
             if grade.manual_score is not None:
                 continue  # a human's decision in formgrader outranks any rerun
@@ -165,13 +209,99 @@ def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> 
             if got is not None:
                 grade.auto_score = float(got["points"])
                 grade.needs_manual_grade = False
-            elif needs_manual_grade(status, grade.cell_type):
+            elif answers is not None and grade.name in answers:
+                # A graded answer, as nbgrader's SaveAutoGrades: left as released, 0 points;
+                # answered, waiting for a human.
+                blank = answers[grade.name]
+                grade.auto_score = 0.0 if blank else None
+                grade.needs_manual_grade = not blank
+            elif status == "error" or answers is not None:
+                # The grader failed, or a graded answer is not in the autograded notebook (its
+                # metadata was stripped): a human looks rather than a silent zero.
                 grade.auto_score = None
                 grade.needs_manual_grade = True
-            else:
+            else:  # a notebook never submitted, or unreadable: 0, as nbgrader does
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = False
+        for comment in nb.comments:
+            if answers is not None and comment.name in answers:
+                comment.auto_comment = NO_RESPONSE if answers[comment.name] else None
         nb.flagged = status != "graded"
+    _late_penalties(gb, course, submission, student)
+
+
+NO_RESPONSE = "No response."  # nbgrader's automatic comment on an answer left as released
+
+
+def _answers(gb, course: Course, student: str, assignment: str, notebook: str) -> dict | None:
+    """{grade_id: unchanged?} for the solution cells of the autograded notebook, compared by
+    nbgrader's own checksum with the released cell recorded in the gradebook; None when no
+    autograded notebook exists (never submitted, unreadable, wrong assignment)."""
+    import nbformat
+    from nbgrader.api import MissingEntry
+    from nbgrader.utils import compute_checksum, is_solution
+
+    path = course.autograded_dir(student, assignment) / f"{notebook}.ipynb"
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # not ours to judge here: unknown answers wait for a human
+        return {}
+    out = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not is_solution(cell) or not meta.get("grade_id"):
+            continue
+        try:
+            released = gb.find_source_cell(meta["grade_id"], notebook, assignment).checksum
+        except MissingEntry:
+            continue
+        try:
+            out[meta["grade_id"]] = released is not None and compute_checksum(cell) == released
+        except (KeyError, ValueError, TypeError):
+            out[meta["grade_id"]] = False  # odd metadata: let a human look
+    return out
+
+
+def _late_penalties(gb, course: Course, submission, student: str) -> None:
+    """Apply the course's late-submission plugin as nbgrader's AssignLatePenalties does."""
+    plugin = late_plugin(course)
+    gb.db.flush()
+    for nb in submission.notebooks:
+        gb.db.expire(nb)  # its score is a SQL expression over the grades just written
+        nb.late_submission_penalty = None
+        late = submission.total_seconds_late
+        if late > 0:
+            penalty = plugin.late_submission_penalty(student, nb.score, late)
+            if penalty is not None:
+                nb.late_submission_penalty = min(max(penalty, 0), nb.score)
+
+
+_plugins = {}
+
+
+def late_plugin(course: Course):
+    """The LateSubmissionPlugin configured by ``c.AssignLatePenalties.plugin_class`` in the
+    course's ``nbgrader_config.py`` (nbgrader's default when unset), importable from the
+    course folder as under ``nbgrader autograde``."""
+    import sys
+
+    if course.root not in _plugins:
+        from nbgrader.preprocessors import AssignLatePenalties
+        from traitlets.config.loader import Config, PyFileConfigLoader
+
+        config = Config()
+        if (course.root / "nbgrader_config.py").is_file():
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+        sys.path.insert(0, str(course.root))
+        try:
+            pp = AssignLatePenalties(config=config)
+            pp.init_plugin()
+        finally:
+            sys.path.remove(str(course.root))
+        _plugins[course.root] = pp.plugin_inst
+    return _plugins[course.root]
 
 
 def place_autograded(course: Course, student: str, assignment: str, notebooks: dict[str, str]) -> None:

@@ -25,6 +25,8 @@ class GradeJob:
     submission : the submitted notebook file(s).
     source : the source notebook(s), or the assignment's source directory (solutions/<a>/).
     output_dir : where to write the autograded notebook(s) (None: not written).
+    files : relative path -> bytes of the files placed beside the notebook while it runs (what
+        nbgrader copies into ``autograded/``: the submission's files, then the source's).
     """
 
     assignment: str
@@ -32,6 +34,7 @@ class GradeJob:
     submission: list
     source: list
     output_dir: Path | None = None
+    files: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.submission = [Path(p) for p in ([self.submission] if isinstance(self.submission, (str, Path)) else self.submission)]

@@ -147,15 +147,19 @@ class KernelJob:
 
 
 def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sandbox: bool = True,
-            base_dir: str | None = None) -> KernelJob:
+            base_dir: str | None = None, files: dict | None = None) -> KernelJob:
     """Write the job directory and the kernelspec for one notebook (nothing is started yet).
 
     notebook_name : file name of the notebook copy placed in the work directory.
     cases : the JSON-ready case inputs (autograder.runtime reads them via RNNGRADE_CASES).
     base_dir : where job directories go; short, since ipc socket paths must stay < 108 bytes.
+    files : relative path -> bytes, the files nbgrader would copy beside the notebook in
+        ``autograded/`` (the submission's, then the source assignment's); copied writable into
+        the work directory, which holds at most ``limits.scratch_bytes``.
     """
     if not notebook_name or "/" in notebook_name or notebook_name.startswith("."):
         raise ValueError(f"notebook_name must be a plain file name, got {notebook_name!r}")
+    files = check_files(files or {}, notebook_name, limits)
     base = base_dir or os.environ.get("RNNGRADE_TMP") or tempfile.gettempdir()
     root = Path(tempfile.mkdtemp(prefix="rng-", dir=base))
     os.chmod(root, 0o700)
@@ -163,6 +167,8 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     run_dir.mkdir(mode=0o700)
     (root / "nb.ipynb").write_bytes(notebook_bytes)
     (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
+    for i, (rel, data) in enumerate(files.items()):
+        (root / f"file-{i}").write_bytes(data)
     job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
     if sandbox and drop_ids() is not None:
         job.owner = drop_ids()
@@ -178,16 +184,18 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
         job.enforced += planned.enforced
         if sandbox:
-            argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard)
-            files = [str(root / "nb.ipynb"), str(root / CASES_NAME)]
+            argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard,
+                                  files=list(files))
+            # Descriptors @fd0 (the notebook), @fd1 (the cases), @fd2... (the files beside it).
+            fds = [str(root / "nb.ipynb"), str(root / CASES_NAME)] + [str(root / f"file-{i}") for i in range(len(files))]
             env = {}
             job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
             if job.owner is not None:
                 job.enforced.append(f"sandbox user: host uid {job.owner[0]} (the grader runs as root)")
         else:
-            argv, files, env = _plain_command(job, notebook_name, memguard=planned.memguard)
+            argv, fds, env = _plain_command(job, notebook_name, memguard=planned.memguard, files=list(files))
         spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
-                "files": files, "argv": argv, **planned.launch}
+                "files": fds, "argv": argv, **planned.launch}
         if job.owner is not None:
             spec["drop_to"] = list(job.owner)
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -208,6 +216,28 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     return job
 
 
+def check_files(files: dict, notebook_name: str, limits) -> dict:
+    """The extra files as {normalised relative path: bytes}; ValueError for a path that could
+    leave the work directory or hide the notebook, or when they would not fit in the sandbox."""
+    out, total = {}, 0
+    for rel, data in files.items():
+        parts = Path(rel).parts
+        if (not rel or Path(rel).is_absolute() or any(p in ("..", ".", "") for p in parts)
+                or rel == notebook_name or rel == CASES_NAME):
+            raise ValueError(f"extra file path must be relative, inside the work directory and not the notebook, got {rel!r}")
+        total += len(data)
+        out["/".join(parts)] = bytes(data)
+    # Half the scratch space at most: the student's code needs room to write too.
+    if total > limits.scratch_bytes // 2:
+        raise ValueError(f"the files beside the notebook take {total} bytes, more than half the sandbox's "
+                         f"{limits.scratch_bytes} B scratch space (raise --scratch-mb, or shrink the files)")
+    return out
+
+
+# Set by nbgrader's autograde while it executes a notebook; instructors guard cells with it.
+NBGRADER_ENV = {"NBGRADER_EXECUTION": "autograde"}
+
+
 def _kernel_args(connection_file="{connection_file}", memguard=False):
     """ipykernel's argv; ``memguard``: stop the kernel on a MemoryError (rlimit fallback, autograder.memguard)."""
     guard = ["--IPKernelApp.exec_lines=import autograder.memguard as g; g.install()"] if memguard else []
@@ -221,21 +251,24 @@ def _sandbox_env(limits) -> dict:
         "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "IPYTHONDIR": f"{HOME}/.ipython",
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1", "RNNGRADE_CASES": f"{WORK}/{CASES_NAME}",
-        "PYTHONPATH": package_path(),
+        "PYTHONPATH": package_path(), **NBGRADER_ENV,
     }
 
 
-def _plain_command(job: KernelJob, notebook_name: str, memguard: bool = False):
+def _plain_command(job: KernelJob, notebook_name: str, memguard: bool = False, files: list = ()):
     """No sandbox: the kernel runs on the host in a private work directory."""
     work, home = job.root / "work", job.root / "home"
     work.mkdir()
     home.mkdir()
+    for i, rel in enumerate(files):
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(job.root / f"file-{i}", work / rel)
     shutil.copyfile(job.root / "nb.ipynb", work / notebook_name)
     shutil.copyfile(job.root / CASES_NAME, work / CASES_NAME)
     env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "RNNGRADE_CASES": str(work / CASES_NAME), "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONPATH": package_path()}
+           "PYTHONPATH": package_path(), **NBGRADER_ENV}
     return [_venv_python(), *_kernel_args(memguard=memguard)], [], env
 
 
@@ -260,9 +293,10 @@ class _Mounts:
 
 
 def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str | None = None,
-                   memguard: bool = False) -> list:
+                   memguard: bool = False, files: list = ()) -> list:
     """The bwrap argv; ``inner_nproc``: RLIMIT_NPROC to set inside the sandbox before the kernel;
-    ``memguard``: stop the kernel on a MemoryError (the rlimit fallback)."""
+    ``memguard``: stop the kernel on a MemoryError (the rlimit fallback); ``files``: relative
+    paths of the files beside the notebook, handed over as descriptors @fd2, @fd3..."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or grade with sandbox=False")
@@ -303,6 +337,17 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
                "--perms", "0644", "--file", "@fd0", f"{WORK}/{notebook_name}",
                # Handed over as a descriptor: the sandbox's host user may not reach the job dir.
                "--perms", "0444", "--ro-bind-data", "@fd1", f"{WORK}/{CASES_NAME}"]
+    made = {WORK}
+    for i, rel in enumerate(files):
+        dest = f"{WORK}/{rel}"
+        parts = rel.split("/")[:-1]
+        for j in range(1, len(parts) + 1):
+            d = f"{WORK}/{'/'.join(parts[:j])}"
+            if d not in made:
+                made.add(d)
+                m.args += ["--perms", "0755", "--dir", d]
+        # A copy (like nbgrader's in autograded/), writable so the notebook may update it.
+        m.args += ["--perms", "0644", "--file", f"@fd{i + 2}", dest]
     inner = [*enforcement.inner_command(_venv_python()), inner_nproc] if inner_nproc else []
     env = []
     for key, value in _sandbox_env(limits).items():

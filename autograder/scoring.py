@@ -8,8 +8,8 @@ Results count only when the hidden block showed them, name one of its checks, ap
 and the hidden block then ended without error (hidden_check never raises for a wrong
 answer, so a result before a failure was forged); a case of a function that uses the
 course's reference implementation fails. A hidden block that cannot import the grader's
-runtime is a grader failure (:class:`GraderFailure`), never a score. A test cell without hidden checks passes when it
-raised no exception (stderr alone never fails it).
+runtime is a grader failure (:class:`GraderFailure`), never a score. A test cell without hidden checks passes when
+neither its visible part nor its hidden block raised (stderr alone never fails it).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _RUNTIME_MISSING = ("No module named 'autograder'", "No module named 'autograder
 VISIBLE_WEIGHT = 1.0  # failed visible tests count as one failed case beside the hidden ones
 
 
-def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGrade:
+def score_cell(test, run, checks: dict, charged: dict, tampered: list, outputs=()) -> CellGrade:
     """Grade one source test cell.
 
     test : restore.SourceCell of kind "test".
@@ -54,6 +54,7 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     checks : cases_by_check(...) of the notebook.
     charged : student function -> shortcut message (no points for that function).
     tampered : list to append tampering reasons to (forged or duplicated results).
+    outputs : the executed cell's outputs (nbgrader's partial credit for plain test cells).
 
     A cell with hidden checks scores ``points * passed / total`` over the weights of its hidden
     cases, plus, when its visible tests failed, one failed case of weight
@@ -66,10 +67,19 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
         grade.messages.append(CaseMessage("test cell", False, run.note if run and run.note else "this test cell was not run"))
         return grade
     if not test.checks:
-        passed = run.status == "ok" and not run.error
+        # Plain nbgrader tests: the cell passes when neither part raised. The hidden block of
+        # nbgrader's "### BEGIN HIDDEN TESTS" runs as its own execution, and its assertions
+        # count as much as the visible ones (ignoring them gave free points).
+        hidden = run.hidden
+        visible_ok = run.status == "ok" and not run.error
+        hidden_ok = hidden is None or (hidden.status == "ok" and not hidden.error)
+        passed = visible_ok and hidden_ok
+        why = "passed" if passed else _failure(run) if not visible_ok else f"hidden tests: {_failure(hidden)}"
         grade.points = test.points if passed else 0.0
-        grade.status = "passed" if passed else "failed"
-        grade.messages.append(CaseMessage("tests", passed, "passed" if passed else _failure(run)))
+        if passed:
+            grade.points, why = partial_credit(outputs, test.points)
+        grade.status = "passed" if passed and grade.points == test.points else "partial" if grade.points > 0 else "failed"
+        grade.messages.append(CaseMessage("tests", passed and (grade.points > 0 or test.points == 0), why))
         return grade
     hidden = run.hidden
     passed_weight = total = 0.0
@@ -124,6 +134,32 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list) -> CellGr
     grade.points = round(test.points * fraction, 6)
     grade.status = "passed" if fraction == 1.0 else "partial" if fraction > 0 else "failed"
     return grade
+
+
+def partial_credit(outputs, points: float) -> tuple:
+    """(points, message) of a plain test cell that raised nothing, as nbgrader's
+    ``utils.get_partial_grade``: the first result the cell displays as its value
+    (``execute_result``), when it is one number in [0, points], is its score; any other value,
+    or none, gives full points. A number above ``points`` makes nbgrader's run fail for the
+    notebook; here the cell scores 0 with that reason."""
+    for out in outputs or ():
+        if out.get("output_type") != "execute_result":
+            continue
+        text = out.get("data", {}).get("text/plain", "")
+        if isinstance(text, list):
+            if len(text) != 1:
+                return points, "passed"
+            text = text[0]
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            return points, "passed"
+        if value > points:
+            return 0.0, f"the cell reported partial credit {value:g}, more than its {points:g} points"
+        if value >= 0:
+            return value, "passed" if value == points else f"partial credit: {value:g} of {points:g} points"
+        return points, "passed"
+    return points, "passed"
 
 
 def _has_visible_part(test) -> bool:

@@ -36,11 +36,15 @@ class WorkerUnfit(RuntimeError):
         return str(self.args[0]) if self.args else ""
 
 
-def build_payload(course: Course, sub: Submission, limits, sandbox: bool, code: dict | None = None) -> dict:
+def build_payload(course: Course, sub: Submission, limits, sandbox: bool, code: dict | None = None,
+                  sources: dict | None = None, files: dict | None = None) -> dict:
     """The job for one submission: its top-level ``.ipynb`` files and the assignment's sources.
 
     code : :func:`autograder.preflight.code_fingerprints` of the client; a worker whose own
         copy differs refuses the job (:class:`WorkerUnfit`).
+    sources : notebook name -> bytes of the source notebooks as graded (default: read from
+        the source folder); :func:`autograder.gradebook.graded_sources` gives nbgrader's.
+    files : relative path -> bytes placed beside the notebook (:mod:`autograder.nbconfig`).
     """
     notebooks = {}
     for rel in sub.files:
@@ -48,9 +52,11 @@ def build_payload(course: Course, sub: Submission, limits, sandbox: bool, code: 
             fd = os.open(sub.path / rel, os.O_RDONLY | os.O_NOFOLLOW)
             with os.fdopen(fd, "rb") as fh:
                 notebooks[rel] = fh.read()
-    sources = {p.name: p.read_bytes() for p in sorted((course.source / sub.assignment).glob("*.ipynb"))}
+    if sources is None:
+        sources = {p.name: p.read_bytes() for p in sorted((course.source / sub.assignment).glob("*.ipynb"))}
     return {"assignment": sub.assignment, "student": sub.student, "notebooks": notebooks,
-            "sources": sources, "limits": limits.to_dict(), "sandbox": bool(sandbox), "code": code}
+            "sources": sources, "limits": limits.to_dict(), "sandbox": bool(sandbox), "code": code,
+            "files": dict(files or {})}
 
 
 def retry_result(reason: str) -> dict:
@@ -140,7 +146,8 @@ def grade_payload(payload: dict) -> dict:
         for name, data in payload["sources"].items():
             (tmp / "source" / Path(name).name).write_bytes(data)
         job = GradeJob(assignment=payload["assignment"], student=payload["student"],
-                       submission=submitted, source=tmp / "source", output_dir=tmp / "autograded")
+                       submission=submitted, source=tmp / "source", output_dir=tmp / "autograded",
+                       files=payload.get("files") or {})
         try:
             result = grade_submission(job, Limits.from_dict(payload["limits"]), sandbox=payload["sandbox"])
             data = result.to_dict()

@@ -9,6 +9,7 @@ score is its points times the passed weight over the total weight (:func:`evalua
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -118,8 +119,22 @@ def load_checks(assignment: str) -> dict:
     return checks
 
 
+def has_checks(assignment: str) -> bool:
+    """Whether the assignment has a hidden-checks module ``autograder/checks/<assignment>.py``.
+
+    Hidden checks are optional: an ordinary nbgrader assignment (any name nbgrader accepts,
+    ``ps-1`` included) has none and is graded by its test cells alone.
+    """
+    if not isinstance(assignment, str) or not _ASSIGNMENT_RE.match(assignment):
+        return False  # not an importable name, so no module can exist for it
+    return importlib.util.find_spec(f"autograder.checks.{assignment}") is not None
+
+
 def load_forbidden(assignment: str) -> tuple:
-    """The dotted names whose use earns no points in this assignment (DEFAULT_FORBIDDEN if unset)."""
+    """The dotted names whose use earns no points in this assignment (DEFAULT_FORBIDDEN if unset,
+    or when the assignment has no checks module)."""
+    if not has_checks(assignment):
+        return DEFAULT_FORBIDDEN
     return tuple(getattr(_checks_module(assignment), "FORBIDDEN", DEFAULT_FORBIDDEN))
 
 

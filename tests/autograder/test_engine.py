@@ -407,3 +407,34 @@ def test_graded_as_root_a_submission_cannot_read_root_only_files(tmp_path):
     assert "READ" not in text
     assert result.points == sum(POINTS.values())  # honest code still earns everything
     assert any("host uid 65534" in e for e in result.enforced), result.enforced
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_a_notebook_without_graded_cells_runs_with_its_files_and_nbgraders_environment(tmp_path, sandboxed):
+    # nbgrader's side-effect and infinite-loop notebooks have no graded cells: they are run, not
+    # refused as another assignment; files beside the notebook and NBGRADER_EXECUTION are there.
+    code = ("import os\nprint(open('data/in.txt').read(), os.environ.get('NBGRADER_EXECUTION'))\n"
+            "open('side-effect.txt', 'w').write('ok')")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    source, sub = tmp_path / "src" / "p1.ipynb", tmp_path / "sub" / "p1.ipynb"
+    for path in (source, sub):
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, str(path))
+    job = GradeJob("ps-1", "s1", sub, source, output_dir=tmp_path / "out", files={"data/in.txt": b"from the source"})
+    result = grade_submission(job, LIMITS, sandbox=sandboxed)
+    assert (result.status, result.grades) == ("graded", {}), result.reasons
+    graded = nbformat.read(result.autograded["p1.ipynb"], as_version=4)
+    assert graded.cells[0].outputs[0].text.strip() == "from the source autograde"
+    assert not _no_leftovers()
+
+
+# needs_bwrap: the engine checks that the sandbox can start before anything else.
+@needs_bwrap
+def test_files_too_large_for_the_sandbox_are_a_reason_not_a_crash(tmp_path):
+    job = _submit(tmp_path, RELEASE)
+    job.files = {"big.bin": b"x" * (LIMITS.scratch_bytes // 2 + 1)}
+    result = grade_submission(job, LIMITS)
+    assert result.status == "malformed" and "scratch space" in result.reasons[0]
+    assert all(g.points == 0 for g in result.grades.values())

@@ -73,3 +73,15 @@ def test_a_submission_without_a_notebook_removes_the_stale_autograded_one(releas
     commit(course, journal, malformed, {})
     assert not course.autograded_dir("alice", "fixture").exists()
     assert journal.read("alice")["merged"] and "autograded_notebooks" not in journal.read("alice")
+
+
+def test_an_invalid_timestamp_is_refused_with_a_reason_like_nbgrader(tmp_path):
+    from autograder.gradebook import timestamp_problem
+
+    assert timestamp_problem(tmp_path) == ""  # none: graded without one
+    (tmp_path / "timestamp.txt").write_text("  \n")
+    assert timestamp_problem(tmp_path) == ""  # empty: nbgrader warns and grades it as none
+    (tmp_path / "timestamp.txt").write_text("2015-02-02 15:58:23.948203 America/Los_Angeles")
+    assert timestamp_problem(tmp_path) == ""
+    (tmp_path / "timestamp.txt").write_text("not a time")
+    assert "invalid timestamp.txt ('not a time')" in timestamp_problem(tmp_path)

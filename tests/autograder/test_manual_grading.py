@@ -142,11 +142,12 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
     assert f"Score: {AUTO:g} of {total:g} points, {pending:g} awaiting manual grading." in _text(page)
     for grade_id, points in WRITTEN.items():
         assert f"awaiting manual grading (0 of {points:g})" in _page_cell(page, grade_id)
-    # The blank release earns nothing and waits for the same written points.
-    assert (float(rows["blank"]["points"]), float(rows["blank"]["pending_manual_points"])) == (0.0, pending)
-    assert f"2 submissions have {2 * pending:g} points awaiting manual grading in formgrader." in report
+    # The blank release earns nothing and, as in nbgrader, its written answers left as released
+    # score 0 with the comment "No response." instead of waiting for a human.
+    assert (float(rows["blank"]["points"]), float(rows["blank"]["pending_manual_points"])) == (0.0, 0.0)
+    assert f"1 submission has {pending:g} points awaiting manual grading in formgrader." in report
     for grade_id, points in WRITTEN.items():
-        assert f"<tr><td>{A1} / {grade_id}</td><td>2</td><td>{2 * points:g}</td></tr>" in report
+        assert f"<tr><td>{A1} / {grade_id}</td><td>1</td><td>{points:g}</td></tr>" in report
     assert f"<tr><td>full</td><td>{AUTO:g} / {total:g}</td><td>{pending:g}</td><td>{', '.join(sorted(WRITTEN))}</td></tr>" in report
     assert _formgrader_scores(a1_course)["full"] == (AUTO, total, True)
 
@@ -163,7 +164,7 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
     assert "<b>Say</b>" not in (a1_course.feedback_dir("full", A1) / f"{A1}.html").read_text()
     assert f"awaiting manual grading (0 of {left:g})" in _page_cell(page, second)
     assert f"<tr><td>full</td><td>{AUTO + 1.5:g} / {total:g}</td><td>{left:g}</td><td>{second}</td></tr>" in report
-    assert f"2 submissions have {pending + left:g} points awaiting manual grading in formgrader." in report
+    assert f"1 submission has {left:g} points awaiting manual grading in formgrader." in report
     assert _formgrader_scores(a1_course)["full"] == (AUTO + 1.5, total, True)
 
     # The second answer graded: nothing waits, and all four places say the same total.
@@ -175,7 +176,7 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
             float(full["pending_manual_points"])) == (final, total, "yes", 0.0)
     assert f"Score: {final:g} of {total:g} points." in _text(page) and "awaiting manual grading (" not in page
     assert "<tr><td>full</td>" not in report.split("Awaiting manual grading")[1].split("<h2>")[0]
-    assert "1 submission has 4 points awaiting manual grading in formgrader." in report  # the blank one
+    assert "points awaiting manual grading in formgrader." not in report  # the blank one got "No response."
     assert _formgrader_scores(a1_course)["full"] == (final, total, False)
 
 

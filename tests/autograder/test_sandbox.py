@@ -91,3 +91,22 @@ def test_available_probe_starts_bwrap_quickly():
     start = time.monotonic()
     ok, reason = sandbox.available()
     assert ok and "no network" in reason and time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../x", "nb.ipynb", "rnngrade-cases.json", ""])
+def test_extra_files_cannot_leave_the_work_directory_or_hide_the_notebook(rel):
+    from autograder.limits import Limits
+    from autograder.sandbox import check_files
+
+    with pytest.raises(ValueError, match="extra file path"):
+        check_files({rel: b"x"}, "nb.ipynb", Limits())
+
+
+def test_extra_files_must_fit_in_the_sandbox():
+    from autograder.limits import Limits
+    from autograder.sandbox import check_files
+
+    limits = Limits(scratch_bytes=1000)
+    assert check_files({"a/b.txt": b"x" * 500}, "nb.ipynb", limits) == {"a/b.txt": b"x" * 500}
+    with pytest.raises(ValueError, match="scratch space"):
+        check_files({"a.txt": b"x" * 501}, "nb.ipynb", limits)

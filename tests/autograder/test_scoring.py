@@ -106,3 +106,40 @@ def test_a_shortcut_earns_nothing(add_cell):
     charged = {"add": "add uses the course's reference implementation"}
     grade = score_cell(test, _run(results=[_payload(checks, np.add)]), checks, charged, [])
     assert grade.points == 0
+
+
+def _plain_test(source):
+    """A plain nbgrader test cell (no hidden_check) as load_source analyses it."""
+    import nbformat
+
+    from autograder.restore import SourceCell
+
+    cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 2}})
+    return SourceCell("t", "test", cell, source, points=2.0)
+
+
+def test_a_plain_test_cell_fails_when_its_hidden_block_fails():
+    # nbgrader's "### BEGIN HIDDEN TESTS" in a plain assert cell: ignoring the hidden part's
+    # failure gave full marks to code that only passed the visible asserts.
+    test = _plain_test("assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS\n")
+    grade = score_cell(test, _run(hidden="error", hidden_error=("AssertionError", "")), {}, {}, [])
+    assert (grade.points, grade.status) == (0.0, "failed")
+    assert "hidden tests: AssertionError" in grade.messages[0].message
+    assert score_cell(test, _run(), {}, {}, []).points == 2.0
+    visible_failed = _run(visible="error", error=("AssertionError", "f(1)"))
+    assert score_cell(test, visible_failed, {}, {}, []).points == 0.0
+
+
+def test_a_plain_test_cell_gets_nbgraders_partial_credit_from_its_value():
+    import nbformat
+
+    test = _plain_test("score = 0.5\nscore")
+    value = lambda text: [nbformat.v4.new_output("execute_result", data={"text/plain": text}, execution_count=1)]  # noqa: E731
+    assert score_cell(test, _run(), {}, {}, [], value("0.5")).points == 0.5
+    assert score_cell(test, _run(), {}, {}, [], value("'a string'")).points == 2.0  # not a number: full
+    assert score_cell(test, _run(), {}, {}, [], value("-1")).points == 2.0          # as nbgrader: full
+    too_much = score_cell(test, _run(), {}, {}, [], value("3"))
+    assert too_much.points == 0.0 and "more than its 2 points" in too_much.messages[0].message
+    assert score_cell(test, _run(), {}, {}, [], []).points == 2.0
+    # A failing cell earns nothing whatever it displayed.
+    assert score_cell(test, _run(hidden="error", hidden_error=("AssertionError", "")), {}, {}, [], value("1")).points == 0.0
