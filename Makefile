@@ -77,6 +77,7 @@ exercises: install
 bench: install
 	$(PY) benchmarks/bench_rnnlab.py
 	$(PY) benchmarks/bench_grading.py --source-root . --assignment a1_rnn_cell
+	$(PY) benchmarks/bench_merge.py
 
 clean:
 	rm -rf _build
