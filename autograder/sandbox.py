@@ -28,7 +28,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -399,28 +398,11 @@ def _ns_pid(pid: int):
 
 
 def kill_strays(root_pid: int, sandboxed: bool) -> int:
-    """SIGKILL the job's processes other than the kernel; return how many were killed.
+    """SIGKILL the job's processes other than the kernel; return how many were killed
+    (stopped first, round after round: :func:`autograder.watchdog.stop_then_kill`)."""
+    from autograder.watchdog import stop_then_kill
 
-    Each round stops what it finds first (a stopped process cannot fork), so a fork bomb
-    cannot refill the process table faster than it is emptied.
-    """
-    stopped = set()
-    for _ in range(20):
-        new = [p for p in stray_processes(root_pid, sandboxed) if p not in stopped]
-        if not new:
-            break
-        for pid in new:
-            try:
-                os.kill(pid, signal.SIGSTOP)
-            except OSError:
-                pass
-        stopped.update(new)
-    for pid in stopped:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return len(stopped)
+    return stop_then_kill(lambda: stray_processes(root_pid, sandboxed))
 
 
 def available() -> tuple:

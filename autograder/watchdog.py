@@ -175,11 +175,13 @@ def over(policy: WatchdogPolicy, s: Sample):
     return None
 
 
-def kill_tree(root: int, rounds: int = 20) -> None:
-    """Stop every process of the tree (a stopped process cannot fork), then kill them all."""
+def stop_then_kill(find, rounds: int = 20) -> int:
+    """SIGSTOP what ``find()`` lists, round after round until it lists nothing new, then SIGKILL
+    them all; returns how many. A stopped process cannot fork, so a fork bomb cannot refill the
+    process table faster than it is emptied. (Also used by autograder.sandbox.kill_strays.)"""
     stopped = set()
     for _ in range(rounds):
-        new = [p for p in tree(root) if p not in stopped and p != os.getpid()]
+        new = [p for p in find() if p not in stopped and p != os.getpid()]
         if not new:
             break
         for pid in new:
@@ -193,6 +195,12 @@ def kill_tree(root: int, rounds: int = 20) -> None:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    return len(stopped)
+
+
+def kill_tree(root: int, rounds: int = 20) -> None:
+    """Stop every process of the tree, then kill them all."""
+    stop_then_kill(lambda: tree(root), rounds)
 
 
 def write_verdict(path: str, verdict: dict) -> None:

@@ -53,50 +53,40 @@ def _copy_out(module, suffix):
 def rnn_to_torch(params, nonlinearity="tanh"):
     """A one-layer float64 ``torch.nn.RNN`` holding ``params`` (W_ih (H, D), W_hh (H, H), b_ih, b_hh (H,))."""
     check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
-    params, D, H = _checked(params, 1)
-    module = torch.nn.RNN(D, H, nonlinearity=nonlinearity, dtype=torch.float64)
-    _copy_in(module, params, "_l0")
-    return module
+    return _module(torch.nn.RNN, params, 1, "_l0", nonlinearity=nonlinearity)
 
 
 def rnncell_to_torch(params, nonlinearity="tanh"):
     """A float64 ``torch.nn.RNNCell`` holding ``params`` (W_ih (H, D), W_hh (H, H), b_ih, b_hh (H,))."""
     check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
-    params, D, H = _checked(params, 1)
-    module = torch.nn.RNNCell(D, H, nonlinearity=nonlinearity, dtype=torch.float64)
-    _copy_in(module, params, "")
-    return module
+    return _module(torch.nn.RNNCell, params, 1, "", nonlinearity=nonlinearity)
 
 
 def lstm_to_torch(params):
     """A one-layer float64 ``torch.nn.LSTM`` holding ``params`` (W_ih (4H, D), W_hh (4H, H), b_ih, b_hh (4H,))."""
-    params, D, H = _checked(params, 4)
-    module = torch.nn.LSTM(D, H, dtype=torch.float64)
-    _copy_in(module, params, "_l0")
-    return module
+    return _module(torch.nn.LSTM, params, 4, "_l0")
 
 
 def lstmcell_to_torch(params):
     """A float64 ``torch.nn.LSTMCell`` holding ``params`` (W_ih (4H, D), W_hh (4H, H), b_ih, b_hh (4H,))."""
-    params, D, H = _checked(params, 4)
-    module = torch.nn.LSTMCell(D, H, dtype=torch.float64)
-    _copy_in(module, params, "")
-    return module
+    return _module(torch.nn.LSTMCell, params, 4, "")
 
 
 def gru_to_torch(params):
     """A one-layer float64 ``torch.nn.GRU`` holding ``params`` (W_ih (3H, D), W_hh (3H, H), b_ih, b_hh (3H,))."""
-    params, D, H = _checked(params, 3)
-    module = torch.nn.GRU(D, H, dtype=torch.float64)
-    _copy_in(module, params, "_l0")
-    return module
+    return _module(torch.nn.GRU, params, 3, "_l0")
 
 
 def grucell_to_torch(params):
     """A float64 ``torch.nn.GRUCell`` holding ``params`` (W_ih (3H, D), W_hh (3H, H), b_ih, b_hh (3H,))."""
-    params, D, H = _checked(params, 3)
-    module = torch.nn.GRUCell(D, H, dtype=torch.float64)
-    _copy_in(module, params, "")
+    return _module(torch.nn.GRUCell, params, 3, "")
+
+
+def _module(cls, params, gates: int, suffix: str, **kwargs):
+    """A float64 ``cls(D, H, **kwargs)`` holding copies of ``params`` (``gates`` blocks of H rows)."""
+    params, D, H = _checked(params, gates)
+    module = cls(D, H, dtype=torch.float64, **kwargs)
+    _copy_in(module, params, suffix)
     return module
 
 
