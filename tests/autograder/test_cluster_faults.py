@@ -49,14 +49,17 @@ class Cluster:
         while not self.file.exists() or not self.file.read_text().strip():
             assert time.monotonic() < deadline, "the scheduler did not start"
             time.sleep(0.2)
-        return json.loads(self.file.read_text())["address"]
+        self.address = json.loads(self.file.read_text())["address"]
+        return self.address
 
     def start_worker(self, name, env=None):
         return self._spawn(name, [DASK, "worker", "--scheduler-file", str(self.file), "--nthreads", "1",
                                   "--no-nanny", "--no-dashboard", "--name", name], env)
 
-    def wait_workers(self, client, n):
-        client.wait_for_workers(n, timeout=120)
+    def ready(self, n):
+        """Wait until the scheduler counts ``n`` workers."""
+        with _client(self.address) as client:
+            client.wait_for_workers(n, timeout=120)
 
     def _spawn(self, name, argv, env=None):
         log = open(self.tmp / f"{name}.log", "ab")
@@ -139,8 +142,7 @@ def test_scheduler_stopped_midway_charges_nobody_and_a_plain_rerun_finishes(cour
     course, students = course
     address = cluster.start_scheduler()
     cluster.start_worker("w1")
-    with _client(address) as client:
-        cluster.wait_workers(client, 1)
+    cluster.ready(1)
     thread, out = _grade_in_thread(course, address)
     _wait_for(lambda: _journaled(course) >= 1, what="first result")
     cluster.kill("scheduler")
@@ -157,8 +159,7 @@ def test_scheduler_stopped_midway_charges_nobody_and_a_plain_rerun_finishes(cour
     cluster.kill("w1")
     address = cluster.start_scheduler()
     cluster.start_worker("w2")
-    with _client(address) as client:
-        cluster.wait_workers(client, 1)
+    cluster.ready(1)
     again = grade_assignment(course, "fixture", LIMITS, scheduler=address, progress=False)
     assert not again.retry
     assert {r["student"] for r in again.graded} == {s for s, _ in summary.retry}
@@ -170,8 +171,7 @@ def test_worker_killed_midway_loses_no_student(course, cluster):
     address = cluster.start_scheduler()
     cluster.start_worker("w1")
     cluster.start_worker("w2")
-    with _client(address) as client:
-        cluster.wait_workers(client, 2)
+    cluster.ready(2)
     thread, out = _grade_in_thread(course, address)
     _wait_for(lambda: _journaled(course) >= 1, what="first result")
     cluster.kill("w1")
@@ -189,14 +189,12 @@ def test_worker_without_the_sandbox_joining_midway_is_excluded(course, cluster):
     course, students = course
     address = cluster.start_scheduler()
     cluster.start_worker("good")
-    with _client(address) as client:
-        cluster.wait_workers(client, 1)
+    cluster.ready(1)
     thread, out = _grade_in_thread(course, address)
     _wait_for(lambda: _journaled(course) >= 1, what="first result")
     # No bwrap on its PATH: the worker cannot start the sandbox.
     cluster.start_worker("nobwrap", env={"PATH": str(Path(sys.prefix) / "bin")})
-    with _client(address) as client:
-        cluster.wait_workers(client, 2)
+    cluster.ready(2)
     cluster.kill("good")
     thread.join(600)
     summary = out["summary"]
@@ -207,8 +205,7 @@ def test_worker_without_the_sandbox_joining_midway_is_excluded(course, cluster):
     # A run refuses to start while a worker cannot sandbox: the instructor replaces it.
     cluster.kill("nobwrap")
     cluster.start_worker("fresh")
-    with _client(address) as client:
-        cluster.wait_workers(client, 1)
+    cluster.ready(1)
     again = grade_assignment(course, "fixture", LIMITS, scheduler=address, progress=False)
     assert not again.retry, again.lines()
     _assert_graded_once_and_right(course, students)
@@ -224,14 +221,12 @@ def test_worker_with_stale_checks_refuses_its_jobs(course, cluster):
     check.write_text(check.read_text() + "\n# an older copy of the checks\n")
     address = cluster.start_scheduler()
     cluster.start_worker("stale", env={"PYTHONPATH": str(stale)})
-    with _client(address) as client:
-        cluster.wait_workers(client, 1)
+    cluster.ready(1)
     summary = grade_assignment(course, "fixture", LIMITS, scheduler=address, progress=False)
     assert not summary.graded and len(summary.retry) == len(students)
     assert all("other checks code" in why for _, why in summary.retry), summary.retry
     cluster.start_worker("fresh")
-    with _client(address) as client:
-        cluster.wait_workers(client, 2)
+    cluster.ready(2)
     again = grade_assignment(course, "fixture", LIMITS, scheduler=address, progress=False)
     assert not again.retry, again.lines()
     _assert_graded_once_and_right(course, students)

@@ -67,3 +67,25 @@ def torch_grads(fn, arrays):
     value.backward()
     grads = {k: (t.grad.numpy() if t.grad is not None else np.zeros(t.shape)) for k, t in tensors.items()}
     return float(value.detach()), grads
+
+
+def assert_sequence_is_steps(forward, backward, step_forward, step_backward, params, x, h0, dh, keys,
+                             rtol_forward=1e-13):
+    """``forward``/``backward`` over x (T, N, D) equal ``step_forward``/``step_backward`` applied
+    T times, the hidden-state gradient carried back between steps (cells whose only state is h)."""
+    h, cache = forward(x, h0, params)
+    dx, dh0, grads = backward(dh, cache)
+    h_prev, caches = h0, []
+    for t in range(len(x)):
+        h_prev, c = step_forward(x[t], h_prev, params)
+        assert_close(h[t], h_prev, rtol_forward, f"h[{t}]")
+        caches.append(c)
+    carry, sums, dxs = np.zeros_like(h0), {k: 0.0 for k in keys}, []
+    for t in reversed(range(len(x))):
+        dx_t, carry, g = step_backward(dh[t] + carry, caches[t])
+        dxs.append(dx_t)
+        sums = {k: sums[k] + g[k] for k in keys}
+    assert_close(dx, np.stack(dxs[::-1]), 1e-12, "dx")
+    assert_close(dh0, carry, 1e-12, "dh0")
+    for k in keys:
+        assert_close(grads[k], sums[k], 1e-12, "d" + k)

@@ -11,7 +11,8 @@ import torch
 from rnnlab.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward, init_gru_params
 from rnnlab.torch_bridge import gru_to_torch, grucell_to_torch
 
-from seq_oracles import SHAPES, assert_close, assert_grads_match, numeric_grads, torch_grads
+from seq_oracles import (SHAPES, assert_close, assert_grads_match, assert_sequence_is_steps, numeric_grads,
+                         torch_grads)
 
 KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
@@ -177,22 +178,8 @@ def test_sequence_gradients_match_centred_differences(T, N, D, H):
 
 def test_sequence_is_the_step_function_applied_T_times():
     params, x, h0, dh = _problem(5, 3, 4, 6, seed=5)
-    h, cache = gru_forward(x, h0, params)
-    dx, dh0, grads = gru_backward(dh, cache)
-    h_prev, caches = h0, []
-    for t in range(5):
-        h_prev, c = gru_step_forward(x[t], h_prev, params)
-        assert_close(h[t], h_prev, 1e-14, f"h[{t}]")
-        caches.append(c)
-    dh_carry, sums, dxs = np.zeros_like(h0), {k: 0.0 for k in KEYS}, []
-    for t in reversed(range(5)):
-        dx_t, dh_carry, g = gru_step_backward(dh[t] + dh_carry, caches[t])
-        dxs.append(dx_t)
-        sums = {k: sums[k] + g[k] for k in KEYS}
-    assert_close(dx, np.stack(dxs[::-1]), 1e-12, "dx")
-    assert_close(dh0, dh_carry, 1e-12, "dh0")
-    for k in KEYS:
-        assert_close(grads[k], sums[k], 1e-12, "d" + k)
+    assert_sequence_is_steps(gru_forward, gru_backward, gru_step_forward, gru_step_backward, params, x, h0, dh, KEYS,
+                             rtol_forward=1e-14)
 
 
 def test_missing_state_is_zeros():

@@ -8,7 +8,8 @@ from rnnlab.rnn import (init_rnn_params, rnn_backward, rnn_forward, rnn_step_bac
                         rnn_step_forward)
 from rnnlab.torch_bridge import rnn_to_torch, rnncell_to_torch
 
-from seq_oracles import SHAPES, assert_close, assert_grads_match, numeric_grads, torch_grads
+from seq_oracles import (SHAPES, assert_close, assert_grads_match, assert_sequence_is_steps, numeric_grads,
+                         torch_grads)
 
 KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
 
@@ -139,24 +140,8 @@ def test_sequence_gradients_match_centred_differences(nonlinearity, T, N, D, H):
 
 def test_sequence_is_the_step_function_applied_T_times():
     params, x, h0, dh = _problem(5, 3, 4, 6, seed=5)
-    h, cache = rnn_forward(x, h0, params)
-    dx, dh0, grads = rnn_backward(dh, cache)
-
-    h_prev, caches = h0, []
-    for t in range(5):
-        h_prev, c = rnn_step_forward(x[t], h_prev, params)
-        assert_close(h[t], h_prev, 1e-13, f"h[{t}]")
-        caches.append(c)
-    carry, sums = np.zeros_like(h0), {k: 0.0 for k in KEYS}
-    dxs = []
-    for t in reversed(range(5)):
-        dx_t, carry, g = rnn_step_backward(dh[t] + carry, caches[t])
-        dxs.append(dx_t)
-        sums = {k: sums[k] + g[k] for k in KEYS}
-    assert_close(dx, np.stack(dxs[::-1]), 1e-12, "dx")
-    assert_close(dh0, carry, 1e-12, "dh0")
-    for k in KEYS:
-        assert_close(grads[k], sums[k], 1e-12, "d" + k)
+    assert_sequence_is_steps(rnn_forward, rnn_backward, rnn_step_forward, rnn_step_backward, params, x, h0, dh, KEYS,
+                             rtol_forward=1e-13)
 
 
 def test_h0_none_means_zeros():
