@@ -112,10 +112,15 @@ _PLAIN_PASS = {"", "correct", "ok", "passed"}
 
 
 def _message_details(messages: list[dict], secret_lines: set[str]) -> list[str]:
-    """HTML paragraphs for one cell's messages: each failure with its text, then the passed
-    cases as one list (a passed case whose message says more than "correct" keeps its text)."""
+    """HTML paragraphs for one cell's messages: the failures, then the passed cases as one list.
+
+    Failures that say the same thing (an unimplemented function fails every case with the same
+    error) are listed once with all their case names; a passed case whose message says more
+    than "correct" keeps its text.
+    """
     e = html.escape
-    details, passed = [], []
+    failed: dict[str, list[str]] = {}  # message text -> case labels, in order of appearance
+    noted, passed = [], []
     for m in messages:
         hidden = is_hidden_case(m)
         label = ("hidden case " if hidden else "") + m["name"]
@@ -123,9 +128,16 @@ def _message_details(messages: list[dict], secret_lines: set[str]) -> list[str]:
         if m["passed"] and text.strip().lower() in _PLAIN_PASS:
             passed.append(label)
         elif m["passed"]:
-            details.append(f"<p>{e(label)}: <span class='pass'>passed</span></p><pre>{e(text)}</pre>")
+            noted.append(f"<p>{e(label)}: <span class='pass'>passed</span></p><pre>{e(text)}</pre>")
         else:
-            details.append(f"<p>{e(label)}: <span class='fail'>failed</span></p><pre>{e(text)}</pre>")
+            failed.setdefault(text, []).append(label)
+    details = []
+    for text, labels in failed.items():
+        head = (f"{e(labels[0])}: <span class='fail'>failed</span>" if len(labels) == 1 else
+                f"<span class='fail'>Failed ({len(labels)} cases, same message):</span> "
+                f"{e('; '.join(labels))}")
+        details.append(f"<p>{head}</p><pre>{e(text)}</pre>")
+    details += noted
     if passed:
         what = "case" if len(passed) == 1 else f"{len(passed)} cases"
         details.append(f"<p><span class='pass'>Passed ({what}):</span> "

@@ -186,3 +186,19 @@ def test_passed_cases_are_grouped_and_failures_keep_their_text():
     # The failure and the pass that says more keep their own lines and text.
     assert "hidden case step: T=1: <span class='fail'>failed</span>" in page
     assert "wrong shape (2, 3)" in page and "correct, but took 3 s" in page
+
+
+def test_failures_with_the_same_message_are_listed_once():
+    messages = [{"name": f"f: case {i}", "passed": False, "hidden": True,
+                 "message": "f raised NotImplementedError"} for i in range(3)]
+    messages.append({"name": "f: T=1", "passed": False, "hidden": True, "message": "wrong shape"})
+    grade = {"notebook": "fixture", "grade_id": "test_f", "points": 0.0, "max_points": 2.0,
+             "status": "failed", "messages": messages}
+    record = {"student": "bob", "assignment": "fixture", "checksum": "x", "merged": True,
+              "result": {"status": "graded", "reasons": [], "flags": [], "points": 0.0,
+                         "max_points": 2.0, "grades": {"test_f": grade}}}
+    page = render(record, "fixture", set())
+    assert page.count("f raised NotImplementedError") == 1
+    assert "Failed (3 cases, same message):" in page
+    assert "hidden case f: case 0; hidden case f: case 1; hidden case f: case 2" in page
+    assert "hidden case f: T=1: <span class='fail'>failed</span>" in page
