@@ -53,3 +53,17 @@ def test_visible_cells_carry_no_bookkeeping(chapter):
             visible.append(f"cell {index}, line {lines[0]}: {first[:70]}")
     assert not visible, (f"{chapter.name}: glue/assert in visible cells (move them to a cell "
                          f"tagged remove-cell): {visible}")
+
+
+CODE_WIDTH = 88  # characters: what a code cell shows without a scrollbar at 1280 px
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_visible_code_lines_fit_the_column(chapter):
+    notebook = jupytext.read(chapter)
+    long = [f"cell {index}: {line.strip()[:60]}..."
+            for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code"
+            and not {"remove-cell", "remove-input"} & set(cell.metadata.get("tags", []))
+            for line in cell.source.splitlines() if len(line) > CODE_WIDTH]
+    assert not long, f"{chapter.name}: lines over {CODE_WIDTH} characters: {long}"
