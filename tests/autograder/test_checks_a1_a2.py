@@ -43,11 +43,12 @@ def test_tempered_softmax_reference_matches_rnnlab_softmax():
     for case in A1._temperature_cases(18):
         if not case.meta.get("expects_error"):
             scores, tau = case.args
-            assert rel_error(A1._tempered(scores, tau), softmax(scores / tau, axis=1)) < 1e-13, case.name
+            want = softmax(scores / tau, axis=1)
+            assert rel_error(A1._tempered(scores, tau), want) < 1e-13, case.name
 
 
 def _draws_with_numpy_choice(params, W_hy, b_y, h0, first, u, tau):
-    """rnnlab's cell and softmax, the draw from rng.choice's own inverse CDF (a second oracle)."""
+    """rnnlab's cell and softmax, the draw as rng.choice makes it (a second oracle)."""
     from rnnlab.activations import softmax
     from rnnlab.rnn import rnn_step_forward
 
@@ -56,8 +57,12 @@ def _draws_with_numpy_choice(params, W_hy, b_y, h0, first, u, tau):
     for t in range(u.shape[0]):
         h, _ = rnn_step_forward(np.eye(V)[prev], h, params)
         p = softmax((h @ W_hy.T + b_y) / tau, axis=1)
-        # Generator.choice draws k = searchsorted(cumsum(p) / cumsum(p)[-1], uniform, side="right").
-        k = [int(np.searchsorted(np.cumsum(row) / np.cumsum(row)[-1], x, side="right")) for row, x in zip(p, u[t])]
+        # Generator.choice draws k = searchsorted(cdf / cdf[-1], uniform, side="right")
+        # with cdf = cumsum(p).
+        k = []
+        for row, x in zip(p, u[t]):
+            cdf = np.cumsum(row)
+            k.append(int(np.searchsorted(cdf / cdf[-1], x, side="right")))
         out.append(np.minimum(k, V - 1))
         prev = out[-1]
     return np.array(out)
@@ -69,7 +74,8 @@ def test_sample_reference_draws_like_rng_choice_and_its_mistakes_differ():
         want = A1._sample_reference(*case.args)
         assert np.array_equal(want, _draws_with_numpy_choice(*case.args)), case.name
         distinct = {how for how in ("argmax", "no_feedback", "reset", "no_tau")
-                    if not np.array_equal(A1._sample_reference(*case.args, how=how), want)}
+                    if not np.array_equal(A1._sample_reference(*case.args, how=how),
+                                          want)}
         assert distinct, case.name  # every case tells some mistake from the right draws
         seen |= distinct
     assert seen == {"argmax", "no_feedback", "reset", "no_tau"}

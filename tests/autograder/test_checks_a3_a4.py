@@ -157,17 +157,21 @@ def test_teacher_forced_references_match_rnnlab_steps_and_centred_differences():
             continue
         ref = A3._teacher_reference(x, fed, params, dy)
         steps = [jordan_step_forward(x[t], fed[t], params) for t in range(x.shape[0])]
-        assert np.allclose(ref["y"], np.stack([y for y, _ in steps]), rtol=1e-12, atol=1e-14), case.name
+        want = np.stack([y for y, _ in steps])
+        assert np.allclose(ref["y"], want, rtol=1e-12, atol=1e-14), case.name
         # rnnlab's step backward with each step's dy alone: nothing flows between steps
         grads = [jordan_step_backward(dy[t], c)[2] for t, (_, c) in enumerate(steps)]
         for k in params:
-            assert np.allclose(ref["grads"][k], sum(g[k] for g in grads), rtol=1e-10, atol=1e-12), (case.name, k)
+            want = sum(g[k] for g in grads)
+            assert np.allclose(ref["grads"][k], want, rtol=1e-10, atol=1e-12), case.name
         if case.meta["oracle"] == "centred":
             def loss(W_yh):
-                return float(np.sum(A3._teacher_reference(x, fed, {**params, "W_yh": W_yh})["y"] * dy))
-            assert np.allclose(numerical_gradient(loss, params["W_yh"]), ref["grads"]["W_yh"], rtol=1e-6, atol=1e-8)
-        # the carried-gradient hint (what jordan_backward would do) is a different answer, except
-        # where saturated tanh units pass (almost) nothing back
+                y = A3._teacher_reference(x, fed, {**params, "W_yh": W_yh})["y"]
+                return float(np.sum(y * dy))
+            num = numerical_gradient(loss, params["W_yh"])
+            assert np.allclose(num, ref["grads"]["W_yh"], rtol=1e-6, atol=1e-8)
+        # the carried-gradient hint (what jordan_backward would do) is another answer,
+        # except where saturated tanh units pass (almost) nothing back
         dx_hints, _ = A3._teacher_carry_hints(dy, cache)
         (hx,) = dx_hints.values()
         if x.shape[0] > 1 and "saturating" not in case.name:
@@ -184,4 +188,5 @@ def test_teacher_inputs_reference_is_zeros_then_the_previous_one_hot_label():
         fed = A3._teacher_inputs_reference(targets, K)
         assert fed.shape == targets.shape + (K,) and np.all(fed[0] == 0), case.name
         for t in range(1, targets.shape[0]):
-            assert np.array_equal(fed[t].argmax(-1), targets[t - 1]) and np.all(fed[t].sum(-1) == 1), case.name
+            assert np.array_equal(fed[t].argmax(-1), targets[t - 1]), case.name
+            assert np.all(fed[t].sum(-1) == 1), case.name
