@@ -38,6 +38,8 @@ MUTANTS = [
            kills=("softmax_temperature",)),
     Mutant("tau = 0 accepted", replace=(("if not tau > 0:", "if tau < 0:"),),
            kills=("softmax_temperature",)),
+    Mutant("only tau = 0 rejected", replace=(("if not tau > 0:", "if tau == 0:"),),
+           kills=("softmax_temperature",)),
     # sample_text
     Mutant("argmax instead of a draw",
            replace=((DRAW, "out[t] = probs.argmax(axis=1)"),), kills=("sample_text",)),
