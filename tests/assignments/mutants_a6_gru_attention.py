@@ -1,8 +1,9 @@
 """Mutants and alternatives of assignment 6 (GRU, attention, decoding).
 
-Every mutant is a plausible student mistake, written as an exact replacement in the solution
-code or as a replacement function; every alternative is a correct rewrite that must keep full
-marks. The training run and the heatmap are left out: no hidden check reads them.
+Every mutant is a plausible student mistake, written as an exact replacement in the
+solution code or as a replacement function; every alternative is a correct rewrite that
+must keep full marks. The training run and the heatmap are left out: no hidden check
+reads them.
 """
 
 import numpy as np
@@ -11,168 +12,221 @@ from harness import Alternative, Mutant
 
 SKIP_CELLS = ("train_reverser", "heatmap")
 
+# exact lines of the solution code that several variants change
 _Q = "q = hw[:, 2 * H:]                                   # W_hn h_prev + b_hn"
 _N = "n = np.tanh(xw[:, 2 * H:] + r * q)"
 _H = "h_next = (1.0 - z) * n + z * h_prev"
-_DHW = "dhw = np.concatenate([da_r, da_z, da_n * r], axis=1)   # on h_prev W_hh^T + b_hh, (N, 3H)"
+_R = "r = sigmoid(xw[:, :H] + hw[:, :H])"
+_Z = "z = sigmoid(xw[:, H:2 * H] + hw[:, H:2 * H])"
+_XW = 'xw = x @ params["W_ih"].T + params["b_ih"]          # (N, 3H)'
+_HW = 'hw = h_prev @ params["W_hh"].T + params["b_hh"]     # (N, 3H)'
+_STEP_CACHE = "gates=dict(r=r, z=z, n=n), q=q, params=params)"
+_SEQ_CACHE = "cache = dict(x=x, h0=h0, h=h, gates=gates, q=q, params=params)"
+_CARRY = "        h_prev = h[t]\n"
+_T0 = ('        raise ValueError(f"x must have a time step (T >= 1), got shape '
+       '{x.shape}")\n')
+_DHW = ("dhw = np.concatenate([da_r, da_z, da_n * r], axis=1)   "
+        "# on h_prev W_hh^T + b_hh")
+_DH_PREV = 'dh_prev = dh_next * z + dhw @ p["W_hh"]'
+_DB = '"b_ih": dxw.sum(axis=0), "b_hh": dhw.sum(axis=0)}'
 _STEP_BACK = "dx[t], dh_carry, g = gru_step_backward(dh[t] + dh_carry, step)"
+_H_PREV = '"h_prev": h[t - 1] if t > 0 else cache["h0"]'
 _MASK = "scores = np.where(mask, scores, -np.inf)"
-_SOFT = "e = np.exp(scores - scores.max(axis=0, keepdims=True))     # exp(-inf) = 0 at padding"
+_SOFT = "e = np.exp(scores - scores.max(axis=0, keepdims=True))     # exp(-inf) = 0"
 _W = "weights = e / e.sum(axis=0, keepdims=True)"
-_DS = "dscores = w * (dw - (w * dw).sum(axis=0, keepdims=True))           # through the softmax"
-_DK = "dkeys = w[:, :, None] * dcontext[None] + dscores[:, :, None] * query[None]   # values + scores"
+_NO_REAL = ('        raise ValueError(f"mask {mask.shape} has a column without a real '
+            'position")\n')
+_ATT_CACHE = "cache = dict(query=query, keys=keys, weights=weights)"
+_DS = "dscores = w * (dw - (w * dw).sum(axis=0, keepdims=True))   # through the softmax"
+_DK = "dkeys = w[:, :, None] * dcontext[None] + dscores[:, :, None] * query[None]"
+_DQ = 'dquery = np.einsum("sn,snh->nh", dscores, keys)'
+_G_STEP = ("log_probs, h = decoder.step(torch.tensor([prev]), h)\n"
+           "            prev = int")
+_G_STOP = "            if prev == EOS:\n                break\n"
+_G_LOOP = "        for _ in range(max_len):\n            log_probs, h = decoder"
 _SORT = "candidates.sort(key=lambda c: c[1], reverse=True)"
-_FINISH = ("                if tokens[-1] == EOS:\n                    finished.append((tokens, logp))\n"
-           "                else:\n                    alive.append((tokens, logp, h_next))\n")
+_FINISH = ("                if tokens[-1] == EOS:\n"
+           "                    finished.append((tokens, logp))\n"
+           "                else:\n"
+           "                    alive.append((tokens, logp, h_next))\n")
+_EMPTY = "            if not alive:\n                break\n"
 _BEST = "tokens, logp = max(finished, key=lambda c: c[1] / len(c[0]) ** alpha)"
-_CUT = "finished += [(tokens, logp) for tokens, logp, _ in alive]   # cut off at max_len"
-_GREEDY_STOP = "            if prev == EOS:\n                break\n"
+_CUT = ("finished += [(tokens, logp) for tokens, logp, _ in alive]   "
+        "# cut off at max_len")
+_RETURN = "    return tokens, logp / len(tokens) ** alpha"
+
+FWD = ("gru_step_forward", "gru_forward")
 
 MUTANTS = [
     # gru_step_forward
     Mutant("reset gate before the matrix product (the 2014 paper)",
-           replace=((_Q, 'q = (r * h_prev) @ params["W_hh"][2 * H:].T + params["b_hh"][2 * H:]'),
-                    (_N, "n = np.tanh(xw[:, 2 * H:] + q)")),
-           kills=("gru_step_forward", "gru_forward")),
-    Mutant("z and 1 - z swapped", replace=((_H, "h_next = z * n + (1.0 - z) * h_prev"),),
-           kills=("gru_step_forward", "gru_forward")),
+           replace=((_Q, 'q = (r * h_prev) @ params["W_hh"][2 * H:].T'
+                         ' + params["b_hh"][2 * H:]'),
+                    (_N, "n = np.tanh(xw[:, 2 * H:] + q)")), kills=FWD),
+    Mutant("z and 1 - z swapped",
+           replace=((_H, "h_next = z * n + (1.0 - z) * h_prev"),),
+           kills=FWD),
     Mutant("gate order z, r, n",
-           replace=(("r = sigmoid(xw[:, :H] + hw[:, :H])", "r = sigmoid(xw[:, H:2 * H] + hw[:, H:2 * H])"),
-                    ("z = sigmoid(xw[:, H:2 * H] + hw[:, H:2 * H])", "z = sigmoid(xw[:, :H] + hw[:, :H])")),
+           replace=((_R, "r = sigmoid(xw[:, H:2 * H] + hw[:, H:2 * H])"),
+                    (_Z, "z = sigmoid(xw[:, :H] + hw[:, :H])")),
            kills=("gru_step_forward",)),
     Mutant("b_hn outside the reset product",
-           replace=((_N, 'n = np.tanh(xw[:, 2 * H:] + r * (q - params["b_hh"][2 * H:]) + params["b_hh"][2 * H:])'),),
+           replace=((_N, 'n = np.tanh(xw[:, 2 * H:] + r * (q - params["b_hh"][2 * H:])'
+                         ' + params["b_hh"][2 * H:])'),),
            kills=("gru_step_forward",)),
-    Mutant("candidate with sigmoid instead of tanh", replace=((_N, "n = sigmoid(xw[:, 2 * H:] + r * q)"),)),
-    Mutant("old state not kept: h = (1 - z) * n", replace=((_H, "h_next = (1.0 - z) * n"),)),
-    Mutant("missing bias b_hh",
-           replace=(('hw = h_prev @ params["W_hh"].T + params["b_hh"]     # (N, 3H)',
-                     'hw = h_prev @ params["W_hh"].T     # (N, 3H)'),)),
+    Mutant("candidate with sigmoid instead of tanh",
+           replace=((_N, "n = sigmoid(xw[:, 2 * H:] + r * q)"),)),
+    Mutant("old state not kept: h = (1 - z) * n",
+           replace=((_H, "h_next = (1.0 - z) * n"),)),
+    Mutant("missing bias b_hh", replace=((_HW, 'hw = h_prev @ params["W_hh"].T'),)),
     Mutant("float32 precision loss in the step",
-           replace=(('xw = x @ params["W_ih"].T + params["b_ih"]          # (N, 3H)',
-                     'xw = x.astype(np.float32) @ params["W_ih"].T.astype(np.float32) + params["b_ih"]'),),
+           replace=((_XW, 'xw = x.astype(np.float32) @ '
+                          'params["W_ih"].T.astype(np.float32) + params["b_ih"]'),),
            kills=("gru_step_forward",)),
     Mutant("step cache holds q without its bias",
-           replace=(("gates=dict(r=r, z=z, n=n), q=q, params=params)",
-                     'gates=dict(r=r, z=z, n=n), q=q - params["b_hh"][2 * H:], params=params)'),),
+           replace=((_STEP_CACHE, 'gates=dict(r=r, z=z, n=n), '
+                                  'q=q - params["b_hh"][2 * H:], params=params)'),),
            kills=("gru_step_forward",)),
     # gru_forward
-    Mutant("state not carried between steps", replace=(("        h_prev = h[t]\n", "        h_prev = h0\n"),),
+    Mutant("state not carried between steps",
+           replace=((_CARRY, "        h_prev = h0\n"),),
            kills=("gru_forward",)),
-    Mutant("h0 ignored", replace=(("h0 = np.zeros((N, H)) if h0 is None else h0", "h0 = np.zeros((N, H))"),)),
+    Mutant("h0 ignored", replace=(("h0 = np.zeros((N, H)) if h0 is None else h0",
+                                   "h0 = np.zeros((N, H))"),)),
     Mutant("off by one in time: step t reads x[t-1]",
-           replace=(("gru_step_forward(x[t], h_prev, params)", "gru_step_forward(x[t - 1], h_prev, params)"),)),
-    Mutant("no error for T=0", replace=(('        raise ValueError(f"x must have at least one time step (T >= 1), got shape {x.shape}")\n',
-                                         "        pass\n"),), kills=("gru_forward",)),
+           replace=(("gru_step_forward(x[t], h_prev, params)",
+                     "gru_step_forward(x[t - 1], h_prev, params)"),)),
+    Mutant("no error for T=0",
+           replace=((_T0, "        pass\n"),), kills=("gru_forward",)),
     Mutant("sequence cache holds the last state as h0",
-           replace=(("cache = dict(x=x, h0=h0, h=h, gates=gates, q=q, params=params)",
-                     "cache = dict(x=x, h0=h_prev, h=h, gates=gates, q=q, params=params)"),), kills=("gru_forward",)),
+           replace=((_SEQ_CACHE, _SEQ_CACHE.replace("h0=h0", "h0=h_prev")),),
+           kills=("gru_forward",)),
     Mutant("in-place: the state written into the caller's h0",
-           replace=(("        h_prev = h[t]\n", "        h_prev[...] = h[t]\n"),), kills=("gru_forward",)),
+           replace=((_CARRY, "        h_prev[...] = h[t]\n"),), kills=("gru_forward",)),
     # gru_step_backward
     Mutant("direct path z * h_prev missing from dh_prev",
-           replace=(('dh_prev = dh_next * z + dhw @ p["W_hh"]', 'dh_prev = dhw @ p["W_hh"]'),),
+           replace=((_DH_PREV, 'dh_prev = dhw @ p["W_hh"]'),),
            kills=("gru_step_backward",)),
     Mutant("reset gate missing from the recurrent n gradient",
            replace=((_DHW, "dhw = dxw"),), kills=("gru_step_backward",)),
     Mutant("update-gate gradient with the wrong sign",
            replace=(("dz = dh_next * (h_prev - n)", "dz = dh_next * (n - h_prev)"),)),
-    Mutant("reset-gate gradient without q", replace=(("da_r = da_n * q * r * (1.0 - r)", "da_r = da_n * r * (1.0 - r)"),)),
-    Mutant("candidate derivative as a sigmoid's", replace=(("da_n = dn * (1.0 - n ** 2)", "da_n = dn * n * (1.0 - n)"),)),
+    Mutant("reset-gate gradient without q",
+           replace=(("da_r = da_n * q * r * (1.0 - r)",
+                     "da_r = da_n * r * (1.0 - r)"),)),
+    Mutant("candidate derivative as a sigmoid's",
+           replace=(("da_n = dn * (1.0 - n ** 2)", "da_n = dn * n * (1.0 - n)"),)),
     Mutant("bias gradient averaged over the batch",
-           replace=(('"b_ih": dxw.sum(axis=0), "b_hh": dhw.sum(axis=0)}', '"b_ih": dxw.mean(axis=0), "b_hh": dhw.mean(axis=0)}'),),
+           replace=((_DB, _DB.replace("sum", "mean")),),
            kills=("gru_step_backward", "gru_backward")),
     Mutant("in-place: dh_next scaled into dn",
-           replace=(("dn = dh_next * (1.0 - z)", "dn = dh_next\n    dn *= 1.0 - z"),), kills=("gru_step_backward",)),
+           replace=(("dn = dh_next * (1.0 - z)", "dn = dh_next\n    dn *= 1.0 - z"),),
+           kills=("gru_step_backward",)),
     # gru_backward
-    Mutant("weight gradients overwritten, not summed over time", replace=(("grads[k] += g[k]", "grads[k] = g[k]"),),
+    Mutant("weight gradients overwritten, not summed over time",
+           replace=(("grads[k] += g[k]", "grads[k] = g[k]"),), kills=("gru_backward",)),
+    Mutant("hidden-state gradient not carried",
+           replace=((_STEP_BACK, _STEP_BACK.replace("dh[t] + dh_carry", "dh[t]")),),
            kills=("gru_backward",)),
-    Mutant("hidden-state gradient not carried", replace=((_STEP_BACK, _STEP_BACK.replace("dh[t] + dh_carry", "dh[t]")),),
+    Mutant("off by one in time: h_prev is h[t]", replace=((_H_PREV, '"h_prev": h[t]'),),
            kills=("gru_backward",)),
-    Mutant("off by one in time: h_prev is h[t]",
-           replace=(('"h_prev": h[t - 1] if t > 0 else cache["h0"]', '"h_prev": h[t]'),), kills=("gru_backward",)),
     Mutant("in-place: the carried gradient added into dh",
            replace=((_STEP_BACK, "g_t = dh[t]\n        g_t += dh_carry\n        "
-                                 + _STEP_BACK.replace("dh[t] + dh_carry", "g_t")),), kills=("gru_backward",)),
+                     + _STEP_BACK.replace("dh[t] + dh_carry", "g_t")),),
+           kills=("gru_backward",)),
     # attention_forward
     Mutant("softmax over the batch axis",
            replace=((_SOFT, "e = np.exp(scores - scores.max(axis=1, keepdims=True))"),
                     (_W, "weights = np.nan_to_num(e / e.sum(axis=1, keepdims=True))")),
            kills=("attention_forward",)),
     Mutant("mask applied after the softmax",
-           replace=((_MASK, "pass"), (_W, "weights = e / e.sum(axis=0, keepdims=True) * mask")),
+           replace=((_MASK, "pass"), (_W, _W + " * mask")),
            kills=("attention_forward",)),
-    Mutant("mask not applied", replace=((_MASK, "pass"),), kills=("attention_forward",)),
-    Mutant("scores multiplied by the mask", replace=((_MASK, "scores = scores * mask"),), kills=("attention_forward",)),
-    Mutant("softmax without the max shift", replace=((_SOFT, "e = np.exp(scores)"),), kills=("attention_forward",)),
-    Mutant("mask inverted", replace=((_MASK, "scores = np.where(mask, -np.inf, scores)"),), kills=("attention_forward",)),
+    Mutant("mask not applied",
+           replace=((_MASK, "pass"),), kills=("attention_forward",)),
+    Mutant("scores multiplied by the mask",
+           replace=((_MASK, "scores = scores * mask"),),
+           kills=("attention_forward",)),
+    Mutant("softmax without the max shift", replace=((_SOFT, "e = np.exp(scores)"),),
+           kills=("attention_forward",)),
+    Mutant("mask inverted",
+           replace=((_MASK, "scores = np.where(mask, -np.inf, scores)"),),
+           kills=("attention_forward",)),
     Mutant("no error for an all-padding column",
-           replace=(('        raise ValueError(f"every column of mask (S, N) = {mask.shape} needs a real position")\n',
-                     "        pass\n"),), kills=("attention_forward",)),
-    Mutant("attention cache holds the scores as weights",
-           replace=(("cache = dict(query=query, keys=keys, weights=weights)", "cache = dict(query=query, keys=keys, weights=e)"),),
+           replace=((_NO_REAL, "        pass\n"),),
+           kills=("attention_forward",)),
+    Mutant("attention cache holds the exponentials as weights",
+           replace=((_ATT_CACHE, "cache = dict(query=query, keys=keys, weights=e)"),),
            kills=("attention_forward",)),
     # attention_backward
     Mutant("dkeys only through the values",
-           replace=((_DK, "dkeys = w[:, :, None] * dcontext[None]"),), kills=("attention_backward",)),
+           replace=((_DK, "dkeys = w[:, :, None] * dcontext[None]"),),
+           kills=("attention_backward",)),
     Mutant("dkeys only through the scores",
-           replace=((_DK, "dkeys = dscores[:, :, None] * query[None]"),), kills=("attention_backward",)),
+           replace=((_DK, "dkeys = dscores[:, :, None] * query[None]"),),
+           kills=("attention_backward",)),
     Mutant("softmax Jacobian without the centring term",
            replace=((_DS, "dscores = w * dw"),), kills=("attention_backward",)),
     Mutant("softmax Jacobian centred over the batch axis",
-           replace=((_DS, "dscores = w * (dw - (w * dw).sum(axis=1, keepdims=True))"),), kills=("attention_backward",)),
+           replace=((_DS, "dscores = w * (dw - (w * dw).sum(axis=1, keepdims=True))"),),
+           kills=("attention_backward",)),
     Mutant("float32 attention gradient",
-           replace=(('dquery = np.einsum("sn,snh->nh", dscores, keys)',
-                     'dquery = np.einsum("sn,snh->nh", dscores.astype(np.float32), keys.astype(np.float32))'),),
+           replace=((_DQ, 'dquery = np.einsum("sn,snh->nh", '
+                          'dscores.astype(np.float32), keys.astype(np.float32))'),),
            kills=("attention_backward",)),
     # greedy_decode
-    Mutant("greedy does not stop at EOS", replace=((_GREEDY_STOP, ""),), kills=("greedy_decode",)),
+    Mutant("greedy does not stop at EOS",
+           replace=((_G_STOP, ""),), kills=("greedy_decode",)),
     Mutant("greedy leaves EOS out",
-           replace=(("            tokens.append(prev)\n            if prev == EOS:\n                break\n",
-                     "            if prev == EOS:\n                break\n            tokens.append(prev)\n"),),
+           replace=(("            tokens.append(prev)\n" + _G_STOP,
+                     _G_STOP + "            tokens.append(prev)\n"),),
            kills=("greedy_decode",)),
     Mutant("greedy feeds BOS at every step",
-           replace=(("log_probs, h = decoder.step(torch.tensor([prev]), h)\n            prev = int",
-                     "log_probs, h = decoder.step(torch.tensor([BOS]), h)\n            prev = int"),),
+           replace=((_G_STEP, _G_STEP.replace("([prev])", "([BOS])")),),
            kills=("greedy_decode",)),
     Mutant("greedy does not carry the state",
-           replace=(("log_probs, h = decoder.step(torch.tensor([prev]), h)\n            prev = int",
-                     "log_probs, _ = decoder.step(torch.tensor([prev]), h)\n            prev = int"),),
+           replace=((_G_STEP, _G_STEP.replace("log_probs, h =", "log_probs, _ =")),),
            kills=("greedy_decode",)),
     Mutant("greedy one token short of max_len",
-           replace=(("        for _ in range(max_len):\n            log_probs, h = decoder",
-                     "        for _ in range(max_len - 1):\n            log_probs, h = decoder"),),
+           replace=((_G_LOOP,
+                     _G_LOOP.replace("range(max_len)", "range(max_len - 1)")),),
            kills=("greedy_decode",)),
-    Mutant("greedy returns numpy ints",
-           replace=(("prev = int(log_probs[0].argmax())", "prev = log_probs[0].argmax().numpy()"),),
+    Mutant("greedy returns tensors",
+           replace=(("tokens.append(prev)", "tokens.append(torch.tensor(prev))"),),
            kills=("greedy_decode",)),
     # beam_search
     Mutant("beam search without length normalisation",
-           replace=((_BEST, "tokens, logp = max(finished, key=lambda c: c[1])"),), kills=("beam_search",)),
+           replace=((_BEST, "tokens, logp = max(finished, key=lambda c: c[1])"),),
+           kills=("beam_search",)),
     Mutant("beam search keeps extending finished hypotheses",
            replace=((_FINISH, "                alive.append((tokens, logp, h_next))\n"),
-                    ("            if not alive:\n                break\n", "")),
+                    (_EMPTY, "")),
            kills=("beam_search",)),
     Mutant("beam search drops finished hypotheses",
-           replace=((_FINISH, "                if tokens[-1] != EOS:\n                    alive.append((tokens, logp, h_next))\n"),
-                    ("            if not alive:\n                break\n", "            if not alive:\n                alive = [c for c in candidates if c[0][-1] != EOS][:1]\n")),
+           replace=((_FINISH, "                if tokens[-1] != EOS:\n"
+                              "                    alive.append((tokens, logp, "
+                              "h_next))\n"),
+                    (_EMPTY, "            if not alive:\n"
+                             "                alive = [c for c in candidates "
+                             "if c[0][-1] != EOS][:1]\n")),
            kills=("beam_search",)),
     Mutant("beam search keeps the worst hypotheses",
-           replace=((_SORT, "candidates.sort(key=lambda c: c[1])"),), kills=("beam_search",)),
+           replace=((_SORT, "candidates.sort(key=lambda c: c[1])"),),
+           kills=("beam_search",)),
     Mutant("beam search forgets hypotheses cut off at max_len",
-           replace=((_CUT, "finished = finished or [(tokens, logp) for tokens, logp, _ in alive]"),),
+           replace=((_CUT, "finished = finished or [(t, lp) for t, lp, _ in alive]"),),
            kills=("beam_search",)),
     Mutant("beam length excludes EOS",
-           replace=((_BEST, "tokens, logp = max(finished, key=lambda c: c[1] / max(1, len(c[0]) - (c[0][-1] == EOS)) ** alpha)"),),
+           replace=((_BEST, "tokens, logp = max(finished, key=lambda c: c[1] / max(1, "
+                            "len(c[0]) - (c[0][-1] == EOS)) ** alpha)"),),
            kills=("beam_search",)),
-    Mutant("beam score not normalised",
-           replace=(("    return tokens, logp / len(tokens) ** alpha", "    return tokens, logp"),),
+    Mutant("beam score not normalised", replace=((_RETURN, "    return tokens, logp"),),
            kills=("beam_search",)),
 ]
 
 
 def _vectorised_gru_forward(ns):
-    """All input projections at once with einsum, gates by np.split, no step function."""
+    """Input projections at once with einsum, gates by np.split, no step function."""
     sigmoid = ns["sigmoid"]
 
     def gru_forward(x, h0, params):
@@ -195,22 +249,22 @@ def _vectorised_gru_forward(ns):
             qs.append(hn)
         gates = {k: np.stack([g[i] for g in gs]) for i, k in enumerate("rzn")}
         h = np.stack(hs)
-        return h, {"x": x, "h0": h0, "h": h, "gates": gates, "q": np.stack(qs), "params": params, "T": T}
+        return h, {"x": x, "h0": h0, "h": h, "gates": gates, "q": np.stack(qs),
+                   "params": params, "T": T}  # an extra key is allowed
 
     return gru_forward
 
 
 def _vectorised_gru_backward(ns):
-    """BPTT that keeps the pre-activation gradients of every step; weight gradients by einsum."""
+    """BPTT keeping every step's pre-activation gradients; weight gradients einsum."""
     def gru_backward(dh, cache):
-        x, p, h0 = cache["x"], cache["params"], cache["h0"]
-        r, z, n, q = cache["gates"]["r"], cache["gates"]["z"], cache["gates"]["n"], cache["q"]
-        T = x.shape[0]
+        x, p, h0, q = cache["x"], cache["params"], cache["h0"], cache["q"]
+        r, z, n = (cache["gates"][k] for k in "rzn")
         h_prev = np.concatenate([h0[None], cache["h"][:-1]])
         dxw = np.empty(x.shape[:2] + (p["W_hh"].shape[0],))
         dhw = np.empty_like(dxw)
         carry = np.zeros_like(h0)
-        for t in range(T - 1, -1, -1):
+        for t in range(x.shape[0] - 1, -1, -1):
             g = dh[t] + carry
             da_n = g * (1 - z[t]) * (1 - n[t]) * (1 + n[t])
             da_z = g * (h_prev[t] - n[t]) * z[t] * (1 - z[t])
@@ -218,7 +272,8 @@ def _vectorised_gru_backward(ns):
             dxw[t] = np.hstack([da_r, da_z, da_n])
             dhw[t] = np.hstack([da_r, da_z, da_n * r[t]])
             carry = g * z[t] + dhw[t] @ p["W_hh"]
-        grads = {"W_ih": np.einsum("tna,tnd->ad", dxw, x), "W_hh": np.einsum("tna,tnh->ah", dhw, h_prev),
+        grads = {"W_ih": np.einsum("tna,tnd->ad", dxw, x),
+                 "W_hh": np.einsum("tna,tnh->ah", dhw, h_prev),
                  "b_ih": dxw.sum(axis=(0, 1)), "b_hh": dhw.sum(axis=(0, 1))}
         return np.einsum("tna,ad->tnd", dxw, p["W_ih"]), carry, grads
 
@@ -226,27 +281,27 @@ def _vectorised_gru_backward(ns):
 
 
 def _looped_attention_forward(ns):
-    """One sequence at a time, a large negative number instead of -inf, padding dropped."""
+    """One sequence at a time, the padded positions dropped before the softmax."""
     def attention_forward(query, keys, mask):
         mask = np.asarray(mask) != 0
         S, N, H = keys.shape
-        weights = np.zeros((S, N))
-        context = np.zeros((N, H))
+        weights, context = np.zeros((S, N)), np.zeros((N, H))
         for j in range(N):
             real = np.flatnonzero(mask[:, j])
             if real.size == 0:
                 raise ValueError("a column of mask has no real position")
             s = keys[real, j] @ query[j]
-            s = s - s.max()
-            weights[real, j] = np.exp(s) / np.exp(s).sum()
+            e = np.exp(s - s.max())
+            weights[real, j] = e / e.sum()
             context[j] = weights[:, j] @ keys[:, j]
-        return context, weights, {"query": query.copy(), "keys": keys, "weights": weights, "mask": mask}
+        cache = {"query": query.copy(), "keys": keys, "weights": weights, "mask": mask}
+        return context, weights, cache
 
     return attention_forward
 
 
 def _jacobian_attention_backward(ns):
-    """The full softmax Jacobian diag(w) - w w^T per sequence."""
+    """The full softmax Jacobian diag(w) - w w^T, one sequence at a time."""
     def attention_backward(dcontext, cache):
         query, keys, w = cache["query"], cache["keys"], cache["weights"]
         S, N, H = keys.shape
@@ -262,34 +317,34 @@ def _jacobian_attention_backward(ns):
 
 
 def _batched_beam_search(ns):
-    """Beam search on tensors: all beams in one decoder call, top-k over the flattened scores."""
+    """All beams in one decoder call, top-k over the flattened log-probabilities."""
     torch, as_decoder, BOS, EOS = ns["torch"], ns["as_decoder"], ns["BOS"], ns["EOS"]
 
     def beam_search(decoder, h0, beam_width, max_len, alpha=0.7):
         decoder = as_decoder(decoder)
         h = torch.as_tensor(np.asarray(h0, dtype=np.float64))[None]
-        seqs, logp, prev = [[]], torch.zeros(1, dtype=torch.float64), torch.tensor([BOS])
+        seqs, prev = [[]], torch.tensor([BOS])
+        logp = torch.zeros(1, dtype=torch.float64)
         done = []
         with torch.no_grad():
             for _ in range(max_len):
-                log_probs, h_all = decoder.step(prev, h.expand(len(seqs), -1) if h.shape[0] != len(seqs) else h)
+                log_probs, h_all = decoder.step(prev, h)
                 total = (logp[:, None] + log_probs).reshape(-1)
                 V = log_probs.shape[1]
                 top = torch.topk(total, min(beam_width, total.numel())).indices.tolist()
-                keep, new_logp = [], []
+                keep = []
                 for i in top:
                     b, v = divmod(i, V)
                     if v == EOS:
                         done.append((seqs[b] + [v], float(total[i])))
                     else:
-                        keep.append((b, v))
-                        new_logp.append(float(total[i]))
+                        keep.append((b, v, float(total[i])))
                 if not keep:
                     break
-                seqs = [seqs[b] + [v] for b, v in keep]
-                h = h_all[[b for b, _ in keep]]
-                logp = torch.tensor(new_logp, dtype=torch.float64)
-                prev = torch.tensor([v for _, v in keep])
+                seqs = [seqs[b] + [v] for b, v, _ in keep]
+                h = h_all[[b for b, _, _ in keep]]
+                logp = torch.tensor([lp for _, _, lp in keep], dtype=torch.float64)
+                prev = torch.tensor([v for _, v, _ in keep])
             else:
                 done += [(s, float(lp)) for s, lp in zip(seqs, logp)]
         scores = [lp / len(s) ** alpha for s, lp in done]
@@ -301,24 +356,33 @@ def _batched_beam_search(ns):
 
 ALTERNATIVES = [
     Alternative("gates by np.split", replace=((
-        "    r = sigmoid(xw[:, :H] + hw[:, :H])\n    z = sigmoid(xw[:, H:2 * H] + hw[:, H:2 * H])\n",
-        "    xr, xz, _ = np.split(xw, 3, axis=1)\n    hr, hz, _ = np.split(hw, 3, axis=1)\n"
+        f"    {_R}\n    {_Z}\n",
+        "    xr, xz, _ = np.split(xw, 3, axis=1)\n"
+        "    hr, hz, _ = np.split(hw, 3, axis=1)\n"
         "    r, z = sigmoid(xr + hr), sigmoid(xz + hz)\n"),)),
-    Alternative("update written as n + z * (h_prev - n)", replace=((_H, "h_next = n + z * (h_prev - n)"),)),
+    Alternative("update written as n + z * (h_prev - n)",
+                replace=((_H, "h_next = n + z * (h_prev - n)"),)),
     Alternative("sigmoid written as 1 / (1 + exp(-a))",
-                replace=(("r = sigmoid(xw[:, :H] + hw[:, :H])", "r = 1.0 / (1.0 + np.exp(-(xw[:, :H] + hw[:, :H])))"),)),
-    Alternative("forward without the step function", patch={"gru_forward": _vectorised_gru_forward}),
-    Alternative("vectorised BPTT with einsum", patch={"gru_backward": _vectorised_gru_backward}),
-    Alternative("attention one sequence at a time", patch={"attention_forward": _looped_attention_forward}),
+                replace=((_R, "r = 1.0 / (1.0 + np.exp(-(xw[:, :H] + hw[:, :H])))"),)),
+    Alternative("forward without the step function",
+                patch={"gru_forward": _vectorised_gru_forward}),
+    Alternative("vectorised BPTT with einsum",
+                patch={"gru_backward": _vectorised_gru_backward}),
+    Alternative("attention one sequence at a time",
+                patch={"attention_forward": _looped_attention_forward}),
     Alternative("mask with a large negative score",
-                replace=((_MASK, "scores = np.where(mask, scores, -1e9 + scores.min())"),)),
-    Alternative("full softmax Jacobian", patch={"attention_backward": _jacobian_attention_backward}),
-    Alternative("greedy with topk and a tensor state",
-                replace=(("prev = int(log_probs[0].argmax())", "prev = int(torch.topk(log_probs[0], 1).indices[0])"),)),
-    Alternative("batched beam search with topk", patch={"beam_search": _batched_beam_search}),
+                replace=((_MASK,
+                          "scores = np.where(mask, scores, -1e9 + scores.min())"),)),
+    Alternative("full softmax Jacobian",
+                patch={"attention_backward": _jacobian_attention_backward}),
+    Alternative("greedy with topk",
+                replace=(("prev = int(log_probs[0].argmax())",
+                          "prev = int(torch.topk(log_probs[0], 1).indices[0])"),)),
+    Alternative("batched beam search with topk",
+                patch={"beam_search": _batched_beam_search}),
 ]
 
-# A solution calling the course's reference implementation (test_release: no points for it).
+# A solution calling the course's reference implementation (test_release: no points).
 SHORTCUT = Mutant("gru_forward from rnnlab", replace=((
     "    T, N, _ = x.shape\n    if T == 0:\n",
     "    import rnnlab.gru as G\n"
