@@ -10,14 +10,17 @@ contracts; GRU gates stacked r, z, n as PyTorch)::
     attention_forward(query (N, H), keys (S, N, H), mask (S, N))
         -> context (N, H), weights (S, N), cache
     attention_backward(dcontext (N, H), cache) -> dquery (N, H), dkeys (S, N, H)
+    additive_attention_forward(query, keys, mask, params W_q (A, H), W_k (A, H), v (A,))
+        -> context (N, H), weights (S, N), cache
+    additive_attention_backward(dcontext (N, H), cache) -> dquery, dkeys, grads
     greedy_decode(decoder, h0 (H,), max_len) -> tokens (list of int)
     beam_search(decoder, h0 (H,), beam_width, max_len, alpha) -> (tokens, score)
 
 ``params`` has the keys W_ih (3H, D), W_hh (3H, H), b_ih, b_hh (3H,). The caches have
-the keys the notebook prescribes (STEP_CACHE, SEQ_CACHE, ATTN_CACHE), so a backward case
-hands the student's backward a cache made by a reference forward. The decoders are sent
-as dicts of weights (DECODER_KEYS), which the notebook's locked ``as_decoder`` turns
-into its ``Decoder``.
+the keys the notebook prescribes (STEP_CACHE, SEQ_CACHE, ATTN_CACHE, ADD_CACHE), so a
+backward case hands the student's backward a cache made by a reference forward. The
+decoders are sent as dicts of weights (DECODER_KEYS), which the notebook's locked
+``as_decoder`` turns into its ``Decoder``.
 
 References are independent of rnnlab and of the solution: ``torch.nn.GRUCell`` and
 ``torch.nn.GRU`` in float64 with autograd, centred differences of ``nn.GRU`` and of a
@@ -578,6 +581,175 @@ def _attention_backward_verdict(case, result):
     return verdict(modified_issue(case, result, ("dcontext", "cache")), *problems)
 
 
+# -- additive attention ---------------------------------------------------------------
+
+ADD_PARAMS = ("W_q", "W_k", "v")
+ADD_CACHE = ("query", "keys", "weights", "u", "params")
+
+
+def _additive_torch(query, keys, mask, params, dcontext=None):
+    """{"context", "weights", "u"} of masked additive attention in torch; with dcontext
+    the autograd gradients of sum(context * dcontext) on query, keys and the params."""
+    torch = R.torch()
+    t = R.tensors({"query": query, "keys": keys, **params},
+                  requires_grad=dcontext is not None)
+    padding = ~torch.from_numpy(np.asarray(mask).astype(bool))
+    u = torch.tanh(torch.nn.functional.linear(t["keys"], t["W_k"])
+                   + torch.nn.functional.linear(t["query"], t["W_q"]))
+    scores = torch.einsum("sna,a->sn", u, t["v"])
+    weights = torch.softmax(scores.masked_fill(padding, float("-inf")), dim=0)
+    context = torch.einsum("sn,snh->nh", weights, t["keys"])
+    out = {"context": context.detach().numpy(), "weights": weights.detach().numpy(),
+           "u": u.detach().numpy()}
+    if dcontext is not None:
+        (context * torch.from_numpy(dcontext)).sum().backward()
+        out["grads"] = {k: v.grad.numpy() for k, v in t.items()}
+    return out
+
+
+def _additive_numerical(query, keys, mask, params, dcontext):
+    def loss(arrays):
+        p = {k: arrays[k] for k in ADD_PARAMS}
+        context = _additive_torch(arrays["query"], arrays["keys"], mask, p)["context"]
+        return float(np.sum(context * dcontext))
+
+    return R.numerical_grads(loss, {"query": query, "keys": keys, **params})
+
+
+def _additive_params(rng, H, A, scale=1.0):
+    return {"W_q": rng.normal(0, scale, (A, H)), "W_k": rng.normal(0, scale, (A, H)),
+            "v": rng.normal(0, scale, A)}
+
+
+def _additive_specs(rng):
+    """(name, query, keys, mask, params, weight): the dot-product cases, each with A."""
+    widths = (5, 2, 1, 3, 4, 6, 3, 2, 4)
+    return [(f"{name}, A={A}", q, k, m, _additive_params(rng, q.shape[1], A), w)
+            for (name, q, k, m, w), A in zip(_attention_specs(rng), widths)]
+
+
+def _additive_forward_cases(seed):
+    rng = np.random.default_rng(seed)
+    out = [Case(name, "additive_attention_forward", (q, k, m, p), weight=w)
+           for name, q, k, m, p, w in _additive_specs(rng)]
+    q, k = rng.normal(size=(2, 3)), rng.normal(size=(4, 2, 3))
+    m = np.array([[0, 1], [0, 1], [0, 0], [0, 1]], dtype=bool)
+    out.append(Case("a sequence with no real position raises ValueError: S=4, N=2",
+                    "additive_attention_forward",
+                    (q, k, m, _additive_params(rng, 3, 2)),
+                    weight=0.5, meta={"expects_error": True}))
+    return out
+
+
+def _additive_forward_hints(query, keys, mask, p):
+    """{cause: weights} of known mistakes."""
+    m = np.asarray(mask).astype(bool)
+    kw = keys @ p["W_k"].T
+    qw = (query @ p["W_q"].T)[None]
+
+    def softmax_masked(scores):
+        return R.softmax(np.where(m, scores, -np.inf), axis=0)
+
+    with np.errstate(all="ignore"):
+        return {
+            "the query is not in the score: e_s = v . tanh(W_q q + W_k k_s)":
+                softmax_masked(np.tanh(kw) @ p["v"]),
+            "the tanh is missing: e_s = v . tanh(W_q q + W_k k_s)":
+                softmax_masked((kw + qw) @ p["v"]),
+            "the mask is applied after the softmax":
+                R.softmax(np.tanh(kw + qw) @ p["v"], axis=0) * m,
+        }
+
+
+def _additive_forward_verdict(case, result):
+    if case.meta.get("expects_error"):
+        return R.expects_value_error(case, result,
+                                     "a column of the mask without any real position")
+    query, keys, mask, p = case.args
+    ref = memo(case, "ref", lambda: _additive_torch(query, keys, mask, p))
+    hints = memo(case, "hints", lambda: _additive_forward_hints(query, keys, mask, p))
+    value, problem = unpack(result.value, 3, case.func)
+    if problem:
+        return verdict(problem)
+    context, weights, cache = value
+    problems = [R.array_issue("weights", weights, ref["weights"], hints=hints),
+                R.array_issue("context", context, ref["context"]),
+                R.keys_issue("cache", cache, ADD_CACHE)]
+    if problems[-1] is None:
+        want = {"query": query, "keys": keys, "weights": ref["weights"], "u": ref["u"],
+                "params": p}
+        problems.append(R.cache_issue("cache", cache, want))
+    names = ("query", "keys", "mask", "params")
+    return verdict(modified_issue(case, result, names), *problems)
+
+
+def _additive_backward_cases(seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    specs = _additive_specs(rng)
+    m = np.array([[1, 1], [1, 0], [1, 1], [0, 1]], dtype=bool)
+    centred = ("gradient check against centred differences: S=4, N=2, H=3, A=3",
+               rng.normal(size=(2, 3)), rng.normal(size=(4, 2, 3)), m,
+               _additive_params(rng, 3, 3), 1.0)
+    for k, (name, q, keys, mask, p, w) in enumerate(specs + [centred]):
+        ref = _additive_torch(q, keys, mask, p)
+        cache = {"query": q, "keys": keys, "weights": ref["weights"], "u": ref["u"],
+                 "params": p}
+        oracle = "centred" if k == len(specs) else "autograd"
+        out.append(Case(name, "additive_attention_backward",
+                        (rng.normal(size=q.shape), cache), weight=w,
+                        meta={"oracle": oracle, "mask": mask}))
+    return out
+
+
+def _additive_backward_hints(dcontext, cache):
+    query, keys, w, u, p = (cache[k] for k in ADD_CACHE)
+    dw = np.einsum("nh,snh->sn", dcontext, keys)
+    ds = w * (dw - (w * dw).sum(axis=0, keepdims=True))
+    du = ds[:, :, None] * p["v"] * (1 - u ** 2)
+    return {
+        "dkeys": {"dkeys misses the path through the scores (du @ W_k)":
+                  w[:, :, None] * dcontext[None],
+                  "dkeys misses the path through the values (weights * dcontext)":
+                  du @ p["W_k"]},
+        "grads": {"v": {"grads['v'] uses the pre-activation instead of u = tanh(...)":
+                        np.einsum("sn,sna->a", ds, np.arctanh(np.clip(u, -1 + 1e-15,
+                                                                      1 - 1e-15)))},
+                  "W_q": {"grads['W_q'] is taken at the last position only instead of "
+                          "summed over the positions": du[-1].T @ query}},
+    }
+
+
+def _additive_backward_verdict(case, result):
+    dcontext, cache = case.args
+    query, keys, p = cache["query"], cache["keys"], cache["params"]
+    mask = case.meta["mask"]
+    value, problem = unpack(result.value, 3, case.func)
+    if problem:
+        return verdict(problem)
+    dquery, dkeys, grads = value
+    if case.meta["oracle"] == "centred":
+        num = memo(case, "num",
+                   lambda: _additive_numerical(query, keys, mask, p, dcontext))
+        problems = [R.gradcheck_issue("dquery", dquery, num["query"]),
+                    R.gradcheck_issue("dkeys", dkeys, num["keys"])]
+        if isinstance(grads, dict) and set(grads) == set(ADD_PARAMS):
+            problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k])
+                         for k in ADD_PARAMS]
+        else:
+            want = {k: num[k] for k in ADD_PARAMS}
+            problems.append(R.grads_issue("grads", grads, want))
+    else:
+        ref = memo(case, "ref",
+                   lambda: _additive_torch(query, keys, mask, p, dcontext))["grads"]
+        hints = memo(case, "hints", lambda: _additive_backward_hints(dcontext, cache))
+        problems = [R.array_issue("dquery", dquery, ref["query"]),
+                    R.array_issue("dkeys", dkeys, ref["keys"], hints=hints["dkeys"]),
+                    R.grads_issue("grads", grads, {k: ref[k] for k in ADD_PARAMS},
+                                  hints=hints["grads"])]
+    return verdict(modified_issue(case, result, ("dcontext", "cache")), *problems)
+
+
 # -- decoding: a numpy decoder step, a reference beam search, brute force ---------
 
 def _decoder_weights(rng, V, E, H, scale=1.0, eos_bias=0.0):
@@ -849,6 +1021,14 @@ CHECKS = {
     "attention_backward": Check(
         _attention_backward_cases, _attention_backward_verdict,
         "attention_backward against torch autograd and centred differences", seed=66),
+    "additive_attention_forward": Check(
+        _additive_forward_cases, _additive_forward_verdict,
+        "additive_attention_forward against masked additive attention in torch",
+        seed=69),
+    "additive_attention_backward": Check(
+        _additive_backward_cases, _additive_backward_verdict,
+        "additive_attention_backward against torch autograd and centred differences",
+        seed=70),
     "greedy_decode": Check(
         _greedy_cases, _greedy_verdict, "greedy_decode against a numpy decoder",
         seed=67),

@@ -40,6 +40,13 @@ _ATT_CACHE = "cache = dict(query=query, keys=keys, weights=weights)"
 _DS = "dscores = w * (dw - (w * dw).sum(axis=0, keepdims=True))   # through the softmax"
 _DK = "dkeys = w[:, :, None] * dcontext[None] + dscores[:, :, None] * query[None]"
 _DQ = 'dquery = np.einsum("sn,snh->nh", dscores, keys)'
+_U = 'u = np.tanh(keys @ params["W_k"].T + (query @ params["W_q"].T)[None])'
+_ADD_SCORES = 'scores = np.where(mask, u @ params["v"], -np.inf)'
+_ADD_W = "weights = e / np.sum(e, axis=0, keepdims=True)"
+_DU = 'du = dscores[:, :, None] * p["v"] * (1.0 - u ** 2)                 # (S, N, A)'
+_DQP = "dq_proj = du.sum(axis=0)                                           # (N, A)"
+_ADD_DK = 'dkeys = w[:, :, None] * dcontext[None] + du @ p["W_k"]'
+_ADD_GV = '"v": np.einsum("sn,sna->a", dscores, u)}'
 _G_STEP = ("log_probs, h = decoder.step(torch.tensor([prev]), h)\n"
            "            prev = int")
 _G_STOP = "            if prev == EOS:\n                break\n"
@@ -174,6 +181,35 @@ MUTANTS = [
            replace=((_DQ, 'dquery = np.einsum("sn,snh->nh", '
                           'dscores.astype(np.float32), keys.astype(np.float32))'),),
            kills=("attention_backward",)),
+    # additive_attention_forward
+    Mutant("additive: query left out of the score",
+           replace=((_U, 'u = np.tanh(keys @ params["W_k"].T)'),),
+           kills=("additive_attention_forward",)),
+    Mutant("additive: tanh missing",
+           replace=((_U, 'u = keys @ params["W_k"].T'
+                         ' + (query @ params["W_q"].T)[None]'),),
+           kills=("additive_attention_forward",)),
+    Mutant("additive: mask applied after the softmax",
+           replace=((_ADD_SCORES, 'scores = u @ params["v"]'),
+                    (_ADD_W, _ADD_W + " * mask")),
+           kills=("additive_attention_forward",)),
+    Mutant("additive: W_q and W_k swapped",
+           replace=((_U, 'u = np.tanh(keys @ params["W_q"].T'
+                         ' + (query @ params["W_k"].T)[None])'),),
+           kills=("additive_attention_forward",)),
+    # additive_attention_backward
+    Mutant("additive: tanh derivative missing",
+           replace=((_DU, 'du = dscores[:, :, None] * p["v"]'),),
+           kills=("additive_attention_backward",)),
+    Mutant("additive: W_q gradient from the last position only",
+           replace=((_DQP, "dq_proj = du[-1]"),),
+           kills=("additive_attention_backward",)),
+    Mutant("additive: dkeys only through the values",
+           replace=((_ADD_DK, "dkeys = w[:, :, None] * dcontext[None]"),),
+           kills=("additive_attention_backward",)),
+    Mutant("additive: v gradient from the weights instead of the scores",
+           replace=((_ADD_GV, '"v": np.einsum("sn,sna->a", w, u)}'),),
+           kills=("additive_attention_backward",)),
     # greedy_decode
     Mutant("greedy does not stop at EOS",
            replace=((_G_STOP, ""),), kills=("greedy_decode",)),
@@ -378,6 +414,10 @@ ALTERNATIVES = [
     Alternative("greedy with topk",
                 replace=(("prev = int(log_probs[0].argmax())",
                           "prev = int(torch.topk(log_probs[0], 1).indices[0])"),)),
+    Alternative("additive scores with einsum",
+                replace=((_U, 'u = np.tanh(np.einsum("snh,ah->sna", keys, '
+                              'params["W_k"]) + np.einsum("nh,ah->na", query, '
+                              'params["W_q"]))'),)),
     Alternative("batched beam search with topk",
                 patch={"beam_search": _batched_beam_search}),
 ]

@@ -242,3 +242,24 @@ def test_forbidden_names_cover_modules_not_written_yet():
         )
     ]
     assert not scan_cells(allowed, graded, forbidden)
+
+
+def test_additive_reference_matches_numpy_and_centred_differences():
+    for case in A6.CHECKS["additive_attention_backward"].make_cases():
+        dcontext, cache = case.args
+        query, keys, p = cache["query"], cache["keys"], cache["params"]
+        mask = case.meta["mask"]
+        m = np.asarray(mask).astype(bool)
+        u = np.tanh(np.einsum("snh,ah->sna", keys, p["W_k"])
+                    + np.einsum("nh,ah->na", query, p["W_q"])[None])
+        assert agree(cache["u"], u), case.name
+        for n in range(query.shape[0]):
+            s = u[m[:, n], n] @ p["v"]
+            e = np.exp(s - s.max())
+            assert np.allclose(cache["weights"][m[:, n], n], e / e.sum(), rtol=1e-12)
+            assert np.all(cache["weights"][~m[:, n], n] == 0), case.name
+        if case.meta["oracle"] == "centred":
+            num = A6._additive_numerical(query, keys, mask, p, dcontext)
+            ref = A6._additive_torch(query, keys, mask, p, dcontext)["grads"]
+            names = ("query", "keys", *A6.ADD_PARAMS)
+            assert all(rel_error(num[k], ref[k]) < 1e-8 for k in names)
