@@ -193,6 +193,10 @@ MUTANTS = [
            replace=((_ADD_SCORES, 'scores = u @ params["v"]'),
                     (_ADD_W, _ADD_W + " * mask")),
            kills=("additive_attention_forward",)),
+    Mutant("additive: no error for an all-padding column",
+           replace=(('        raise ValueError(f"mask {mask.shape}: a column has '
+                     'no real position")\n', "        pass\n"),),
+           kills=("additive_attention_forward",)),
     Mutant("additive: W_q and W_k swapped",
            replace=((_U, 'u = np.tanh(keys @ params["W_q"].T'
                          ' + (query @ params["W_k"].T)[None])'),),
