@@ -39,7 +39,8 @@ class Seq2SeqConfig:
 
     embed: embedding width E of source words and target digits
     hidden: GRU units H (encoder and decoder)
-    attention: None, "additive" or "dot" (scaled dot product)
+    attention: None, "additive", "dot" (scaled dot product of the decoder and encoder
+        states) or "general" (scaled dot product after a learned map of the query)
     teacher_forcing: feed the true previous token (True) or the model's own argmax (False)
     epochs, batch_size, lr (Adam), clip (global gradient norm), seed
     """
@@ -70,14 +71,22 @@ class AdditiveAttention(nn.Module):
 
 
 class DotAttention(nn.Module):
-    """``e_s = q . k_s / sqrt(H)`` (scaled) or ``q . k_s``; no parameters."""
+    """Dot-product scores ``e_s = q' . k_s``, divided by ``sqrt(H)`` when ``scaled``.
 
-    def __init__(self, scaled=True):
+    Without ``Hq`` the query is used as it is (``q' = q``, Luong's "dot", no parameters);
+    with ``Hq`` it is first mapped into the keys' space, ``q' = W_q q`` with
+    ``W_q (H, Hq)`` (Luong's "general" score ``q^T W_q^T k_s``).
+    """
+
+    def __init__(self, Hq=None, H=None, scaled=True):
         super().__init__()
         self.scaled = scaled
+        self.W_q = nn.Linear(Hq, H, bias=False) if Hq is not None else None
 
     def forward(self, query, keys, mask):
-        """query (N, H), keys (S, N, H), mask (S, N) -> context (N, H), weights (S, N)."""
+        """query (N, Hq), keys (S, N, H), mask (S, N) -> context (N, H), weights (S, N)."""
+        if self.W_q is not None:
+            query = self.W_q(query)
         scores = (keys * query[None]).sum(-1)
         if self.scaled:
             scores = scores / keys.shape[-1] ** 0.5
@@ -100,12 +109,13 @@ class Seq2Seq(nn.Module):
         self.src_emb = nn.Embedding(V_src, E, padding_idx=PAD)
         self.encoder = nn.GRU(E, H)
         self.tgt_emb = nn.Embedding(V_tgt, E)
-        if config.attention not in (None, "additive", "dot"):
-            raise ValueError("config.attention must be None, 'additive' or 'dot', got "
-                             f"{config.attention!r}")
-        self.attention = {None: None, "additive": lambda: AdditiveAttention(H, H, H),
-                          "dot": lambda: DotAttention(scaled=True)}[config.attention]
-        self.attention = self.attention() if self.attention else None
+        makers = {None: lambda: None, "additive": lambda: AdditiveAttention(H, H, H),
+                  "dot": lambda: DotAttention(scaled=True),
+                  "general": lambda: DotAttention(H, H, scaled=True)}
+        if config.attention not in makers:
+            raise ValueError("config.attention must be None, 'additive', 'dot' or "
+                             f"'general', got {config.attention!r}")
+        self.attention = makers[config.attention]()
         extra = H if self.attention is not None else 0
         self.decoder = nn.GRUCell(E + extra, H)
         self.out = nn.Linear(H + extra, V_tgt)

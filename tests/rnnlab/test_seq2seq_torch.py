@@ -32,17 +32,20 @@ def test_additive_module_computes_rnnlab_attention():
 
 
 @pytest.mark.parametrize("scaled", [False, True])
-def test_dot_module_computes_rnnlab_attention(scaled):
+@pytest.mark.parametrize("general", [False, True])
+def test_dot_module_computes_rnnlab_attention(scaled, general):
     query, keys, mask = _attention_problem(1)
+    module = DotAttention(4, 4, scaled).double() if general else DotAttention(scaled=scaled)
     with torch.no_grad():
-        c_t, w_t = DotAttention(scaled)(torch.tensor(query), torch.tensor(keys),
-                                        torch.tensor(mask))
+        c_t, w_t = module(torch.tensor(query), torch.tensor(keys), torch.tensor(mask))
+    if general:     # the "general" score is the dot product after the map W_q
+        query = query @ module.W_q.weight.detach().numpy().T
     c, w, _ = dot_attention_forward(query, keys, mask, scaled=scaled)
     np.testing.assert_allclose(c_t.numpy(), c, rtol=1e-12)
     np.testing.assert_allclose(w_t.numpy(), w, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("attention", [None, "additive", "dot"])
+@pytest.mark.parametrize("attention", [None, "additive", "dot", "general"])
 def test_encoder_ignores_padding_and_forward_has_one_logit_row_per_step(attention):
     torch.manual_seed(0)
     sv, tv = source_vocab(), target_vocab()
