@@ -1,8 +1,8 @@
 """Attention over the source positions of an encoder: additive and dot-product.
 
-Taught in ``book/15_attention``. A decoder state (the query) scores every encoder state (the
-keys, which are also the values here), a softmax over the source axis turns the scores into
-weights, and the context is the weighted sum of the keys:
+Taught in ``book/15_attention``. A decoder state (the query) scores every encoder state
+(the keys, which are also the values here), a softmax over the source axis turns the
+scores into weights, and the context is the weighted sum of the keys:
 
     e_s = score(q, k_s)                          one score per source position s
     a   = softmax(e masked)  over s              padding gets weight exactly 0
@@ -13,8 +13,8 @@ Scores:
     additive (Bahdanau et al. 2015):  e_s = v . tanh(W_q q + W_k k_s)
     dot product (Luong et al. 2015):  e_s = q . k_s      (scaled: q . k_s / sqrt(H))
 
-The mask is applied BEFORE the softmax (a padded score becomes -inf), so the weights of the
-real positions still sum to one; zeroing weights after the softmax would not.
+The mask is applied BEFORE the softmax (a padded score becomes -inf), so the weights of
+the real positions still sum to one; zeroing weights after the softmax would not.
 
 where:
     S  source steps, N  batch size, H  width of the keys (and of the query for the dot
@@ -48,11 +48,13 @@ def _check_inputs(query, keys, mask):
         mask = as_array("mask", mask, dims="(S, N)", finite=True)
         check_shape("mask", mask, (S, N), "(S, N)")
         if not np.isin(mask, (0.0, 1.0)).all():
-            raise ValueError(f"mask must hold only 0 and 1, shape {shape_str(mask.shape)}")
+            raise ValueError("mask must hold only 0 and 1, got other values in shape "
+                             f"{shape_str(mask.shape)}")
         empty = np.flatnonzero(mask.sum(axis=0) == 0)
         if empty.size:
-            raise ValueError(f"mask (S, N) = {shape_str(mask.shape)} has no source step "
-                             f"left in column {int(empty[0])}: nothing to attend to")
+            raise ValueError(f"mask (S, N) = {shape_str(mask.shape)} has no source "
+                             f"step left in column {int(empty[0])}: nothing to attend "
+                             "to")
     return query, keys, mask
 
 
@@ -71,7 +73,8 @@ def masked_softmax(scores, mask):
 def masked_softmax_backward(dweights, weights):
     """Gradient of the scores from that of the weights: ``a * (da - sum_s a_s da_s)``.
 
-    dweights, weights : ndarray (S, N); returns dscores (S, N), 0 on padding (a = 0 there)
+    dweights, weights : ndarray (S, N)
+    returns : dscores ndarray (S, N), 0 on padding (where a = 0)
     """
     return weights * (dweights - (weights * dweights).sum(axis=0, keepdims=True))
 
@@ -97,9 +100,10 @@ def _context_backward(dcontext, dweights, cache):
 
 
 def dot_attention_forward(query, keys, mask=None, scaled=False):
-    """Dot-product (Luong) attention: ``e_s = q . k_s``, divided by sqrt(H) if ``scaled``.
+    """Dot-product (Luong) attention: ``e_s = q . k_s``, over sqrt(H) if ``scaled``.
 
-    query : ndarray (N, H); keys : ndarray (S, N, H); mask : ndarray (S, N) or None (all 1)
+    query : ndarray (N, H); keys : ndarray (S, N, H)
+    mask : ndarray (S, N) or None (all 1)
     returns : context ndarray (N, H), weights ndarray (S, N), cache
     """
     query, keys, mask = _check_inputs(query, keys, mask)
@@ -114,8 +118,9 @@ def dot_attention_forward(query, keys, mask=None, scaled=False):
 def dot_attention_backward(dcontext, cache, dweights=None):
     """Gradients of dot-product attention.
 
-    dcontext : ndarray (N, H) upstream gradient of the context; dweights : ndarray (S, N)
-    or None, upstream gradient of the weights (when the loss reads them as well)
+    dcontext : ndarray (N, H), upstream gradient of the context
+    dweights : ndarray (S, N) or None, upstream gradient of the weights (when the loss
+        reads them as well)
     returns : dquery ndarray (N, H), dkeys ndarray (S, N, H)
     """
     dscores, dkeys = _context_backward(dcontext, dweights, cache)
@@ -168,8 +173,8 @@ def additive_attention_backward(dcontext, cache, dweights=None):
     """Gradients of additive attention.
 
     dcontext : ndarray (N, H); dweights : ndarray (S, N) or None
-    returns : dquery ndarray (N, Hq), dkeys ndarray (S, N, H), grads dict ``W_q``, ``W_k``,
-    ``v`` (the keys of ``params``)
+    returns : dquery ndarray (N, Hq), dkeys ndarray (S, N, H), grads dict with the keys
+        of ``params``: ``W_q``, ``W_k``, ``v``
     """
     dscores, dkeys = _context_backward(dcontext, dweights, cache)
     u = cache["u"]

@@ -1,23 +1,25 @@
 """A generated translation task and the decoders of an encoder-decoder.
 
-Taught in ``book/14_seq2seq`` (encoder-decoder, teacher forcing, greedy and beam search) and
-``book/15_attention``. The task translates numbers written in English words into digits,
-"three hundred and forty two" -> "342": the source is a sequence of words, the target a
-sequence of digits, and the two lengths differ (5 words, 3 digits). Nothing is downloaded.
+Taught in ``book/14_seq2seq`` (encoder-decoder, teacher forcing, greedy and beam search)
+and ``book/15_attention``. The task translates numbers written in English words into
+digits, "three hundred and forty two" -> "342": the source is a sequence of words, the
+target a sequence of digits, and the two lengths differ (5 words, 3 digits). Nothing is
+downloaded.
 
-Held-out data never shares a value with training data: each value in ``[0, max_value]`` is
-assigned to the ``"train"`` or ``"test"`` split by a fixed hash of the value alone, so the
-split does not depend on the seed or on how many pairs are drawn.
+Held-out data never shares a value with training data: each value in ``[0, max_value]``
+is assigned to the ``"train"`` or ``"test"`` split by a fixed hash of the value alone,
+so the split does not depend on the seed or on how many pairs are drawn.
 
 Decoding works with any model through a step function::
 
     step(tokens (B,) int64, state) -> (log_probs (B, V), state)
 
-``state`` is an array (or a tuple, list or dict of arrays or tensors) whose axis 0 is the
-batch of ``B`` hypotheses; beam search reorders it with ``reorder(state, index)``.
+``state`` is an array (or a tuple, list or dict of arrays or tensors) whose axis 0 is
+the batch of ``B`` hypotheses; beam search reorders it with ``reorder(state, index)``.
 
 where:
-    S  source steps, T  target steps, N  batch size, B  live hypotheses, V  target vocabulary
+    S  source steps, T  target steps, N  batch size, B  live hypotheses,
+    V  target vocabulary
 """
 
 from dataclasses import dataclass
@@ -29,9 +31,10 @@ from .data import pad_sequences
 from .encoding import Vocab
 
 __all__ = [
-    "SPECIALS", "PAD", "BOS", "EOS", "NUMBER_WORDS", "DIGITS", "NumberPair", "number_to_words",
-    "is_held_out", "make_number_pairs", "source_vocab", "target_vocab", "Batch", "make_batch",
-    "batches", "Hypothesis", "greedy_decode", "beam_search",
+    "SPECIALS", "PAD", "BOS", "EOS", "NUMBER_WORDS", "DIGITS", "NumberPair",
+    "number_to_words", "is_held_out", "make_number_pairs", "source_vocab",
+    "target_vocab", "Batch", "make_batch", "batches", "Hypothesis", "greedy_decode",
+    "beam_search", "length_normalised",
 ]
 
 SPECIALS = ("<pad>", "<bos>", "<eos>")
@@ -40,7 +43,8 @@ PAD, BOS, EOS = 0, 1, 2      # their indices in both vocabularies (Vocab with un
 _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
          "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
          "seventeen", "eighteen", "nineteen"]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+         "ninety"]
 NUMBER_WORDS = tuple(_ONES + _TENS[2:] + ["hundred", "thousand", "and"])
 DIGITS = tuple("0123456789")
 MAX_VALUE = 999_999
@@ -97,7 +101,8 @@ def is_held_out(value, test_fraction=0.2):
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     v = np.asarray(value, dtype=np.uint64)
-    # splitmix64's finaliser: nearby values land far apart, so every digit count is split
+    # splitmix64's finaliser: nearby values land far apart, so every digit count is
+    # split between train and test
     with np.errstate(over="ignore"):
         z = v + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -118,9 +123,10 @@ class NumberPair:
 def make_number_pairs(n, max_value=9_999, seed=0, split="train", test_fraction=0.2):
     """Draw ``n`` (words -> digits) pairs from one split.
 
-    The number of digits is drawn uniformly first, then the value uniformly among the values
-    with that many digits (up to ``max_value``), so short and long inputs are equally common.
-    Values repeat when the split has few of a given length (there are ten one-digit numbers).
+    The number of digits is drawn uniformly first, then the value uniformly among the
+    values with that many digits (up to ``max_value``), so short and long inputs are
+    equally common. Values repeat when the split has few of a given length (there are
+    ten one-digit numbers).
 
     n : int >= 1; max_value : int in [9, 999_999]; seed : int; split : "train" or "test"
     returns : list of ``n`` :class:`NumberPair`
@@ -128,7 +134,8 @@ def make_number_pairs(n, max_value=9_999, seed=0, split="train", test_fraction=0
     check_positive_int("n", n)
     if isinstance(max_value, bool) or not isinstance(max_value, (int, np.integer)) \
             or not 9 <= max_value <= MAX_VALUE:
-        raise ValueError(f"max_value must be an int in [9, {MAX_VALUE}], got {max_value!r}")
+        raise ValueError(f"max_value must be an int in [9, {MAX_VALUE}], "
+                         f"got {max_value!r}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     rng = np.random.default_rng(seed)
@@ -149,7 +156,7 @@ def make_number_pairs(n, max_value=9_999, seed=0, split="train", test_fraction=0
 
 
 def source_vocab():
-    """Vocab of every number word; indices 0, 1, 2 are ``<pad>``, ``<bos>``, ``<eos>``."""
+    """Vocab of every number word; indices 0, 1, 2: ``<pad>``, ``<bos>``, ``<eos>``."""
     return Vocab(NUMBER_WORDS, unk=None, specials=SPECIALS)
 
 
@@ -162,7 +169,7 @@ def target_vocab():
 class Batch:
     """A padded, time-major batch of pairs (padding at the end of each column).
 
-    src : (S, N) int64 source words; src_mask : (S, N) float64, 1 on words, 0 on padding;
+    src : (S, N) int64 source words; src_mask : (S, N) float64, 1 on a word, 0 on pad;
     tgt_in : (T, N) int64, ``<bos>`` then the digits (the decoder's input under teacher
     forcing); tgt_out : (T, N) int64, the digits then ``<eos>`` (what to predict);
     tgt_mask : (T, N) float64; values : (N,) int64.
@@ -178,7 +185,8 @@ class Batch:
 def make_batch(pairs, src_vocab, tgt_vocab):
     """Encode and pad a list of :class:`NumberPair` into a :class:`Batch`."""
     if not pairs:
-        raise ValueError("pairs must be a non-empty list of NumberPair, got an empty list")
+        raise ValueError("pairs must be a non-empty list of NumberPair, "
+                         "got an empty list")
     src, src_mask = pad_sequences([src_vocab.encode(p.source) for p in pairs], pad=PAD)
     digits = [tgt_vocab.encode(p.target) for p in pairs]
     tgt_in, tgt_mask = pad_sequences([np.r_[BOS, d] for d in digits], pad=PAD)
@@ -188,11 +196,12 @@ def make_batch(pairs, src_vocab, tgt_vocab):
 
 
 def batches(pairs, batch_size, src_vocab, tgt_vocab, rng=None):
-    """Yield :class:`Batch` es of ``batch_size`` pairs, shuffled by ``rng`` when given."""
+    """Yield a :class:`Batch` per ``batch_size`` pairs, shuffled by ``rng`` if given."""
     check_positive_int("batch_size", batch_size)
     order = np.arange(len(pairs)) if rng is None else rng.permutation(len(pairs))
     for start in range(0, len(pairs), batch_size):
-        yield make_batch([pairs[i] for i in order[start:start + batch_size]], src_vocab, tgt_vocab)
+        chunk = [pairs[i] for i in order[start:start + batch_size]]
+        yield make_batch(chunk, src_vocab, tgt_vocab)
 
 
 # ---------------------------------------------------------------- decoding
@@ -217,14 +226,15 @@ def _take(state, index):
     return state[index]
 
 
-def _step(step, tokens, state, V=None):
+def _step(step, tokens, state):
     log_probs, state = step(tokens, state)
     if hasattr(log_probs, "detach"):
         log_probs = log_probs.detach().cpu().numpy()
     log_probs = as_array("log_probs", log_probs, ndim=2, dims="(B, V)")
-    if log_probs.shape[0] != tokens.shape[0] or (V is not None and log_probs.shape[1] != V):
-        raise ValueError(f"step must return log_probs of shape (B, V) = ({tokens.shape[0]}, "
-                         f"{'V' if V is None else V}), got {log_probs.shape}")
+    if log_probs.shape[0] != tokens.shape[0]:
+        raise ValueError(f"step must return log_probs of shape (B, V) with B = "
+                         f"{tokens.shape[0]} (one row per token), "
+                         f"got {log_probs.shape}")
     return log_probs, state
 
 
@@ -266,7 +276,8 @@ class Hypothesis:
 
 
 def length_normalised(log_prob, length, alpha):
-    """``log_prob / length ** alpha``; ``length`` counts generated tokens, ``<eos>`` included.
+    """``log_prob / length ** alpha``; ``length`` counts the generated tokens and
+    ``<eos>``.
 
     alpha = 0 ranks by total log-probability (which favours short outputs), alpha = 1 by
     the mean log-probability per token.
@@ -280,16 +291,17 @@ def beam_search(step, state, beam_width, max_len, alpha=0.0, bos=BOS, eos=EOS,
 
     At each step every live hypothesis is extended by every token; the ``k`` best
     extensions by total log-probability survive, where ``k`` is ``beam_width`` minus the
-    number of hypotheses already finished. An extension ending in ``<eos>`` is finished: it
-    is kept aside, never extended again, and the beam shrinks by one. The search stops when
-    ``beam_width`` hypotheses have finished or after ``max_len`` tokens; the finished ones
-    (or, if none finished, the live ones) are ranked by
-    ``length_normalised(log_prob, length, alpha)``. With ``beam_width = 1`` this is greedy
-    decoding.
+    number of hypotheses already finished. An extension ending in ``<eos>`` is finished:
+    it is kept aside, never extended again, and the beam shrinks by one. The search
+    stops when ``beam_width`` hypotheses have finished or after ``max_len`` tokens; the
+    finished ones (or, if none finished, the live ones) are ranked by
+    ``length_normalised(log_prob, length, alpha)``. With ``beam_width = 1`` this is
+    greedy decoding.
 
     step : ``step(tokens (B,), state) -> (log_probs (B, V), state)``
     state : the decoder's initial state for ONE sequence (batch of 1 on axis 0)
-    beam_width : int >= 1; max_len : int >= 1 tokens (``<eos>`` included); alpha : float >= 0
+    beam_width : int >= 1; max_len : int >= 1 tokens (``<eos>`` included)
+    alpha : float >= 0
     reorder : ``reorder(state, index (B,)) -> state`` selecting rows of the state
     returns : list of :class:`Hypothesis`, best score first
     """
@@ -299,8 +311,8 @@ def beam_search(step, state, beam_width, max_len, alpha=0.0, bos=BOS, eos=EOS,
         raise ValueError(f"alpha must be a finite float >= 0, got {alpha!r}")
     first = _first_leaf(state)
     if first.shape[0] != 1:
-        raise ValueError(f"state must hold one sequence (batch 1 on axis 0), got a leaf of "
-                         f"shape {tuple(first.shape)}")
+        raise ValueError("state must hold one sequence (batch 1 on axis 0), got a leaf "
+                         f"of shape {tuple(first.shape)}")
     live = [((), 0.0)]          # (tokens, log_prob) of each row of `state`
     tokens = np.array([bos], dtype=np.int64)
     finished = []
@@ -317,7 +329,8 @@ def beam_search(step, state, beam_width, max_len, alpha=0.0, bos=BOS, eos=EOS,
             if not np.isfinite(lp):
                 continue        # a token the model rules out is never a hypothesis
             if c == eos:
-                finished.append(Hypothesis(seq, lp, length_normalised(lp, t, alpha), True))
+                score = length_normalised(lp, t, alpha)
+                finished.append(Hypothesis(seq, lp, score, True))
             else:
                 keep_rows.append(r)
                 keep_tokens.append(c)
@@ -328,8 +341,9 @@ def beam_search(step, state, beam_width, max_len, alpha=0.0, bos=BOS, eos=EOS,
         live = new_live
         tokens = np.array(keep_tokens, dtype=np.int64)
         state = reorder(state, np.array(keep_rows, dtype=np.int64))
-    pool = finished or [Hypothesis(seq, lp, length_normalised(lp, len(seq), alpha), False)
-                        for seq, lp in live]
+    pool = finished or [
+        Hypothesis(seq, lp, length_normalised(lp, len(seq), alpha), False)
+        for seq, lp in live]
     if not pool:
         raise ValueError(f"step gave every token a log-probability of -inf (V = {V})")
     return sorted(pool, key=lambda h: -h.score)

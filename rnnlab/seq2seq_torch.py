@@ -1,10 +1,11 @@
-"""A small GRU encoder-decoder in PyTorch, with optional attention, and its training loop.
+"""A small GRU encoder-decoder in PyTorch, with optional attention, and its training
+loop.
 
 Taught in ``book/14_seq2seq`` (no attention; teacher forcing against free running) and
 ``book/15_attention`` (additive and dot-product attention). Both chapters train through
-:func:`train_seq2seq` so that their models differ only in the configuration. The data, the
-batches and the decoders are :mod:`rnnlab.seq2seq`'s; the attention layers compute what
-:mod:`rnnlab.attention` computes (checked in chapter 15).
+:func:`train_seq2seq` so that their models differ only in the configuration. The data,
+the batches and the decoders are :mod:`rnnlab.seq2seq`'s; the attention layers compute
+what :mod:`rnnlab.attention` computes (checked in chapter 15).
 
 One decoder step, from the previous token ``y_{t-1}`` and state ``h_{t-1}``:
 
@@ -41,7 +42,7 @@ class Seq2SeqConfig:
     hidden: GRU units H (encoder and decoder)
     attention: None, "additive", "dot" (scaled dot product of the decoder and encoder
         states) or "general" (scaled dot product after a learned map of the query)
-    teacher_forcing: feed the true previous token (True) or the model's own argmax (False)
+    teacher_forcing: feed the true previous token (True) or the model's argmax (False)
     epochs, batch_size, lr (Adam), clip (global gradient norm), seed
     """
     embed: int = 16
@@ -56,7 +57,7 @@ class Seq2SeqConfig:
 
 
 class AdditiveAttention(nn.Module):
-    """``e_s = v . tanh(W_q q + W_k k_s)``; weights ``W_q (A, Hq)``, ``W_k (A, H)``, ``v``."""
+    """``e_s = v . tanh(W_q q + W_k k_s)``, ``W_q (A, Hq)``, ``W_k (A, H)``, ``v``."""
 
     def __init__(self, Hq, H, A):
         super().__init__()
@@ -65,7 +66,8 @@ class AdditiveAttention(nn.Module):
         self.v = nn.Linear(A, 1, bias=False)
 
     def forward(self, query, keys, mask):
-        """query (N, Hq), keys (S, N, H), mask (S, N) -> context (N, H), weights (S, N)."""
+        """query (N, Hq), keys (S, N, H), mask (S, N) -> context (N, H), weights (S, N)
+        """
         scores = self.v(torch.tanh(self.W_q(query)[None] + self.W_k(keys))).squeeze(-1)
         return _attend(scores, keys, mask)
 
@@ -73,9 +75,9 @@ class AdditiveAttention(nn.Module):
 class DotAttention(nn.Module):
     """Dot-product scores ``e_s = q' . k_s``, divided by ``sqrt(H)`` when ``scaled``.
 
-    Without ``Hq`` the query is used as it is (``q' = q``, Luong's "dot", no parameters);
-    with ``Hq`` it is first mapped into the keys' space, ``q' = W_q q`` with
-    ``W_q (H, Hq)`` (Luong's "general" score ``q^T W_q^T k_s``).
+    Without ``Hq`` the query is used as it is (``q' = q``, Luong's "dot", no
+    parameters); with ``Hq`` it is first mapped into the keys' space, ``q' = W_q q``
+    with ``W_q (H, Hq)`` (Luong's "general" score ``q^T W_q^T k_s``).
     """
 
     def __init__(self, Hq=None, H=None, scaled=True):
@@ -84,7 +86,8 @@ class DotAttention(nn.Module):
         self.W_q = nn.Linear(Hq, H, bias=False) if Hq is not None else None
 
     def forward(self, query, keys, mask):
-        """query (N, Hq), keys (S, N, H), mask (S, N) -> context (N, H), weights (S, N)."""
+        """query (N, Hq), keys (S, N, H), mask (S, N) -> context (N, H), weights (S, N)
+        """
         if self.W_q is not None:
             query = self.W_q(query)
         scores = (keys * query[None]).sum(-1)
@@ -129,7 +132,8 @@ class Seq2Seq(nn.Module):
         return keys, h[0]
 
     def step(self, tokens, h, keys, src_mask):
-        """tokens (N,), h (N, H) -> logits (N, V), h_next (N, H), weights (S, N) or None."""
+        """tokens (N,), h (N, H) -> logits (N, V), h_next (N, H), weights (S, N) or None
+        """
         x = self.tgt_emb(tokens)
         if self.attention is None:
             h = self.decoder(x, h)
@@ -139,8 +143,8 @@ class Seq2Seq(nn.Module):
         return self.out(torch.cat([h, context], -1)), h, weights
 
     def forward(self, src, src_mask, tgt_in, teacher_forcing=True):
-        """Logits (T, N, V) for every target step; with ``teacher_forcing=False`` each step
-        reads the model's own previous argmax instead of ``tgt_in``."""
+        """Logits (T, N, V) for every target step; with ``teacher_forcing=False`` each
+        step reads the model's own previous argmax instead of ``tgt_in``."""
         keys, h = self.encode(src, src_mask)
         tokens, logits = tgt_in[0], []
         for t in range(tgt_in.shape[0]):
@@ -160,11 +164,12 @@ def _tensors(batch):
 def train_seq2seq(pairs, src_vocab, tgt_vocab, config, valid=None, progress=None):
     """Train a :class:`Seq2Seq` on ``pairs`` (list of NumberPair) with Adam.
 
-    The loss is the cross-entropy of every target digit and of ``<eos>``, padding excluded.
+    The loss is the cross-entropy of every target digit and of ``<eos>``, padding
+    excluded.
     valid : None or a list of NumberPair, scored (greedy exact match) after every epoch
     progress : None or a tqdm-like callable wrapped around the epoch range
-    returns : model (in eval mode), history dict ``loss`` (per epoch), ``valid_acc`` (per
-    epoch, with ``valid``), ``seconds`` (training only)
+    returns : model (in eval mode), history dict ``loss`` (per epoch), ``valid_acc``
+        (per epoch, with ``valid``), ``seconds`` (training only)
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

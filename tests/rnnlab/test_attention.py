@@ -1,4 +1,4 @@
-"""rnnlab.attention against a torch autograd reference (float64) and centred differences."""
+"""rnnlab.attention against torch autograd (float64) and centred differences."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ def _problem(seed, Hq=HQ):
     query = rng.normal(size=(N, Hq))
     keys = rng.normal(size=(S, N, H))
     lengths = np.array([S, 1, 3, S - 1])
-    mask = (np.arange(S)[:, None] < lengths[None]).astype(float)     # padding at the end
+    mask = (np.arange(S)[:, None] < lengths[None]).astype(float)  # padding at the end
     dcontext = rng.normal(size=(N, H))
     dweights = rng.normal(size=(S, N))
     params = {k: 2.0 * v for k, v in init_additive_params(Hq, H, A, seed=seed).items()}
@@ -25,7 +25,7 @@ def _problem(seed, Hq=HQ):
 
 
 def torch_attention(query, keys, mask, kind, params=None, scaled=False):
-    """The same layer written with torch ops: scores, -inf on padding, softmax over dim 0."""
+    """The layer in torch ops: scores, -inf on padding, softmax over dim 0."""
     if kind == "additive":
         u = torch.tanh(query @ params["W_q"].T + keys @ params["W_k"].T)   # (S, N, A)
         scores = u @ params["v"]
@@ -42,8 +42,8 @@ def _run_torch(query, keys, mask, dcontext, dweights, kind, params=None, scaled=
     t = {k: torch.tensor(v, requires_grad=True) for k, v in
          dict(query=query, keys=keys, **(params or {})).items()}
     p = {k: t[k] for k in ("W_q", "W_k", "v")} if params else None
-    context, weights = torch_attention(t["query"], t["keys"], torch.tensor(mask), kind, p,
-                                       scaled)
+    context, weights = torch_attention(t["query"], t["keys"], torch.tensor(mask), kind,
+                                       p, scaled)
     ((context * torch.tensor(dcontext)).sum() + (weights * torch.tensor(dweights)).sum()
      ).backward()
     grads = {k: v.grad.numpy() for k, v in t.items()}
@@ -75,14 +75,16 @@ def test_additive_attention_matches_torch():
 
 def test_weights_are_a_distribution_over_real_positions():
     query, keys, mask, *_, params = _problem(2)
-    for _, weights, _ in (dot_attention_forward(query[:, :H - 2], keys[..., :H - 2], mask),
-                          additive_attention_forward(query, keys, params, mask)):
+    results = (dot_attention_forward(query[:, :H - 2], keys[..., :H - 2], mask),
+               additive_attention_forward(query, keys, params, mask))
+    for _, weights, _ in results:
         assert (weights[mask == 0] == 0).all() and (weights[mask > 0] > 0).all()
         np.testing.assert_allclose(weights.sum(axis=0), 1.0, rtol=1e-14)
 
 
 def test_padding_cannot_leak():
-    # Whatever sits in the padded positions, context and gradients of real positions stay.
+    # Whatever sits in the padded positions, the context, the weights and the gradients
+    # of the real positions stay the same.
     query, keys, mask, dc, dw, params = _problem(3)
     noisy = keys + 100.0 * (mask == 0)[:, :, None] * np.random.default_rng(0).normal(
         size=keys.shape)
@@ -95,12 +97,13 @@ def test_padding_cannot_leak():
 
 
 def test_mask_before_softmax_differs_from_after():
-    # The wrong order (softmax over all positions, then zero the padding) leaves weights that
-    # no longer sum to one: the test would catch it.
+    # The wrong order (softmax over all positions, then zero the padding) leaves weights
+    # that no longer sum to one: the test would catch it.
     query, keys, mask, *_ = _problem(4, Hq=H)
     _, weights, _ = dot_attention_forward(query, keys, mask)
     scores = np.einsum("snh,nh->sn", keys, query)
-    after = np.exp(scores - scores.max(0)) / np.exp(scores - scores.max(0)).sum(0) * mask
+    e = np.exp(scores - scores.max(0))
+    after = e / e.sum(0) * mask
     assert np.abs(after.sum(0) - 1).max() > 1e-3
     assert np.abs(weights - after).max() > 1e-3
 
@@ -140,12 +143,14 @@ def test_dot_gradients_by_centred_differences(scaled):
 
 def test_bad_input_names_the_argument():
     query, keys, mask, dc, _, params = _problem(7, Hq=H)
+    cache = dot_attention_forward(query, keys)[2]
     cases = [
         (lambda: dot_attention_forward(query[0], keys), r"query must be a 2-D array"),
         (lambda: dot_attention_forward(query[:2], keys), r"batch N"),
         (lambda: dot_attention_forward(query[:, :2], keys), r"width H"),
         (lambda: dot_attention_forward(query, keys, mask[:3]), r"mask must have shape"),
-        (lambda: dot_attention_forward(query, keys, 0.5 * mask), r"mask must hold only"),
+        (lambda: dot_attention_forward(query, keys, 0.5 * mask),
+         r"mask must hold only"),
         (lambda: dot_attention_forward(query, keys, mask * (np.arange(N) != 2)),
          r"column 2"),
         (lambda: dot_attention_forward(query, keys * np.nan), r"keys contains NaN"),
@@ -153,8 +158,7 @@ def test_bad_input_names_the_argument():
          r"params must be a dict"),
         (lambda: additive_attention_forward(query[:, :2], keys, params),
          r"params\['W_q'\]"),
-        (lambda: dot_attention_backward(dc[:, :2], dot_attention_forward(query, keys)[2]),
-         r"dcontext must have shape"),
+        (lambda: dot_attention_backward(dc[:, :2], cache), r"dcontext must have shape"),
     ]
     for call, match in cases:
         with pytest.raises(ValueError, match=match):

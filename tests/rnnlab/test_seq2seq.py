@@ -1,4 +1,4 @@
-"""rnnlab.seq2seq: the number-words task and the decoders, against brute-force enumeration."""
+"""rnnlab.seq2seq: the number-words task, and the decoders against brute force."""
 
 import itertools
 
@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from rnnlab.seq2seq import (BOS, EOS, PAD, beam_search, greedy_decode, is_held_out,
-                            length_normalised, make_batch, make_number_pairs, number_to_words,
-                            source_vocab, target_vocab)
+                            length_normalised, make_batch, make_number_pairs,
+                            number_to_words, source_vocab, target_vocab)
 
 # An independent reading of number words, the inverse of number_to_words.
 _VALUES = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen".split())}
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _VALUES.update({w: 10 * i for i, w in enumerate(
     "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)})
 
@@ -63,7 +63,8 @@ def test_pairs_are_consistent_and_cover_every_length():
 
 def test_held_out_split_is_disjoint_by_value():
     train = {p.value for p in make_number_pairs(3000, max_value=9_999, seed=0)}
-    test = {p.value for p in make_number_pairs(1000, max_value=9_999, seed=1, split="test")}
+    test = {p.value
+            for p in make_number_pairs(1000, max_value=9_999, seed=1, split="test")}
     assert train and test and not train & test
     frac = is_held_out(np.arange(100_000)).mean()
     assert 0.19 < frac < 0.21
@@ -111,10 +112,10 @@ V = 5          # pad, bos, eos, and two tokens a = 3, b = 4
 
 
 def table_step(table, max_depth=6):
-    """A step function whose log-probs depend on the whole prefix; the state is the prefix.
+    """A step function whose log-probs depend on the whole prefix (its state).
 
-    table(prefix tuple) -> probabilities (V,). The state is an int array (B, max_depth + 1)
-    holding the generated tokens, its last column their count.
+    table(prefix tuple) -> probabilities (V,). The state is an int array (B, max_depth +
+    1) holding the generated tokens, its last column their count.
     """
     def step(tokens, state):
         state = state.copy()
@@ -131,7 +132,7 @@ def table_step(table, max_depth=6):
 
 
 def random_table(seed):
-    """Seeded random distributions over eos, a, b (pad and bos impossible) per prefix."""
+    """Seeded random distributions over eos, a, b per prefix (pad, bos impossible)."""
     def table(prefix):
         rng = np.random.default_rng([seed, len(prefix), *prefix])
         p = np.zeros(V)
@@ -141,12 +142,13 @@ def random_table(seed):
 
 
 def brute_force(table, max_len, alpha):
-    """Best finished sequence by enumeration: every a/b string of length < max_len then eos."""
+    """Best finished sequence by enumeration: a/b strings shorter than max_len + eos."""
     best = None
     for L in range(max_len):
         for seq in itertools.product((3, 4), repeat=L):
-            with np.errstate(divide="ignore"):      # an impossible token has log-prob -inf
-                lp = sum(np.log(table(seq[:i])[tok]) for i, tok in enumerate(seq + (EOS,)))
+            full = seq + (EOS,)
+            with np.errstate(divide="ignore"):      # an impossible token: log-prob -inf
+                lp = sum(np.log(table(full[:i])[tok]) for i, tok in enumerate(full))
             score = length_normalised(lp, L + 1, alpha)
             if best is None or score > best[1]:
                 best = (seq, score, lp)
@@ -166,15 +168,18 @@ def test_greedy_decodes_a_batch_row_by_row():
     steps = [table_step(random_table(s)) for s in range(4)]
 
     def step(tokens, state):     # row n follows table n
-        outs = [steps[n][0](tokens[n:n + 1], state[n:n + 1]) for n in range(len(tokens))]
-        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+        outs = [steps[n][0](tokens[n:n + 1], state[n:n + 1])
+                for n in range(len(tokens))]
+        return (np.concatenate([o[0] for o in outs]),
+                np.concatenate([o[1] for o in outs]))
 
     batch = greedy_decode(step, np.concatenate([s[1] for s in steps]), max_len=6)
     assert batch == [greedy_decode(s, st, max_len=6)[0] for s, st in steps]
 
 
 def test_beam_finds_what_greedy_misses():
-    # "a" is the likelier first token, but every sequence after "a" is unlikely; "b" then eos wins.
+    # "a" is the likelier first token, but every sequence after "a" is unlikely; "b"
+    # then eos wins.
     def table(prefix):
         p = np.zeros(V)
         if prefix == ():
@@ -212,7 +217,8 @@ def test_wide_beam_is_exact(alpha):
 
 def test_finished_hypotheses_are_kept_and_not_extended():
     # eos is likely at once; afterwards long a-strings are each likelier than any single
-    # finish. The early finished hypothesis must survive to the end and win at alpha = 0.
+    # finish. The early finished hypothesis must survive to the end and win at alpha =
+    # 0.
     def table(prefix):
         p = np.zeros(V)
         p[[EOS, 3, 4]] = [0.45, 0.55, 0.0] if prefix == () else [0.02, 0.98, 0.0]
@@ -223,7 +229,8 @@ def test_finished_hypotheses_are_kept_and_not_extended():
     assert all(EOS not in h.tokens for h in hyps)
     # with alpha = 1 a longer finished hypothesis can win on the mean log-probability
     best_seq, _, _ = brute_force(table, 6, 1.0)
-    assert beam_search(step, state, beam_width=64, max_len=6, alpha=1.0)[0].tokens == best_seq
+    wide = beam_search(step, state, beam_width=64, max_len=6, alpha=1.0)
+    assert wide[0].tokens == best_seq
 
 
 def test_bad_decoder_input():

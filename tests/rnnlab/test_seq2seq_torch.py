@@ -1,4 +1,4 @@
-"""rnnlab.seq2seq_torch: attention modules against rnnlab.attention, the model's contract."""
+"""rnnlab.seq2seq_torch: its attention layers against rnnlab.attention, its contract."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,9 @@ import torch
 from rnnlab.attention import additive_attention_forward, dot_attention_forward
 from rnnlab.seq2seq import (greedy_decode, make_batch, make_number_pairs, source_vocab,
                             target_vocab)
-from rnnlab.seq2seq_torch import (AdditiveAttention, DotAttention, Seq2Seq, Seq2SeqConfig,
-                                  exact_match, make_step, train_seq2seq, translate)
+from rnnlab.seq2seq_torch import (AdditiveAttention, DotAttention, Seq2Seq,
+                                  Seq2SeqConfig, exact_match, make_step, train_seq2seq,
+                                  translate)
 
 
 def _attention_problem(seed=0, S=5, N=3, H=4):
@@ -35,7 +36,8 @@ def test_additive_module_computes_rnnlab_attention():
 @pytest.mark.parametrize("general", [False, True])
 def test_dot_module_computes_rnnlab_attention(scaled, general):
     query, keys, mask = _attention_problem(1)
-    module = DotAttention(4, 4, scaled).double() if general else DotAttention(scaled=scaled)
+    module = DotAttention(4, 4, scaled) if general else DotAttention(scaled=scaled)
+    module = module.double()
     with torch.no_grad():
         c_t, w_t = module(torch.tensor(query), torch.tensor(keys), torch.tensor(mask))
     if general:     # the "general" score is the dot product after the map W_q
@@ -58,15 +60,16 @@ def test_encoder_ignores_padding_and_forward_has_one_logit_row_per_step(attentio
         keys, h = model.encode(src, mask)
         alone_keys, alone_h = model.encode(src[:, :1], mask[:, :1])
     assert logits.shape == (*b.tgt_in.shape, len(tv))
-    # a sequence encodes the same alone or padded in a batch: the last state is at its length
+    # a sequence encodes the same alone or padded in a batch: the last state is at its
+    # length
     L = int(b.src_mask[:, 0].sum())
     torch.testing.assert_close(h[:1], alone_h)
     torch.testing.assert_close(keys[:L, :1], alone_keys[:L])
 
 
 def test_free_running_reads_its_own_predictions():
-    # With teacher forcing off, the decoder inputs after the first are the model's argmax,
-    # so changing the true targets beyond <bos> cannot change the logits.
+    # With teacher forcing off, the decoder inputs after the first are the model's
+    # argmax, so changing the true targets beyond <bos> cannot change the logits.
     torch.manual_seed(0)
     sv, tv = source_vocab(), target_vocab()
     model = Seq2Seq(len(sv), len(tv), Seq2SeqConfig()).eval()
