@@ -79,9 +79,20 @@ def masked_softmax_backward(dweights, weights):
     return weights * (dweights - (weights * dweights).sum(axis=0, keepdims=True))
 
 
+def _dots(keys, q):
+    """``keys[s, n] . q[n]`` for every s, n: keys (S, N, H), q (N, H) -> (S, N)."""
+    # batched over n as a matrix product: (N, S, H) @ (N, H, 1)
+    return np.matmul(keys.transpose(1, 0, 2), q[:, :, None])[:, :, 0].T
+
+
+def _weighted_sum(w, keys):
+    """``sum_s w[s, n] keys[s, n]``: w (S, N), keys (S, N, H) -> (N, H)."""
+    return np.matmul(w.T[:, None, :], keys.transpose(1, 0, 2))[:, 0, :]
+
+
 def _context_forward(scores, keys, mask):
     weights = masked_softmax(scores, mask)                            # (S, N)
-    context = np.einsum("sn,snh->nh", weights, keys)                  # (N, H)
+    context = _weighted_sum(weights, keys)                            # (N, H)
     return context, weights
 
 
@@ -90,7 +101,7 @@ def _context_backward(dcontext, dweights, cache):
     weights, keys = cache["weights"], cache["keys"]
     dcontext = as_array("dcontext", dcontext, dims="(N, H)", finite=True)
     check_shape("dcontext", dcontext, keys.shape[1:], "(N, H)")
-    dw = np.einsum("snh,nh->sn", keys, dcontext)                      # (S, N)
+    dw = _dots(keys, dcontext)                                        # (S, N)
     if dweights is not None:
         dweights = as_array("dweights", dweights, dims="(S, N)", finite=True)
         check_shape("dweights", dweights, weights.shape, "(S, N)")
@@ -109,7 +120,7 @@ def dot_attention_forward(query, keys, mask=None, scaled=False):
     query, keys, mask = _check_inputs(query, keys, mask)
     check_same("query", query, "keys", keys, (1, 2), "width H")
     scale = 1.0 / np.sqrt(keys.shape[2]) if scaled else 1.0
-    scores = scale * np.einsum("snh,nh->sn", keys, query)             # (S, N)
+    scores = scale * _dots(keys, query)                               # (S, N)
     context, weights = _context_forward(scores, keys, mask)
     cache = {"query": query, "keys": keys, "weights": weights, "scale": scale}
     return context, weights, cache
@@ -125,7 +136,7 @@ def dot_attention_backward(dcontext, cache, dweights=None):
     """
     dscores, dkeys = _context_backward(dcontext, dweights, cache)
     dscores = cache["scale"] * dscores
-    dquery = np.einsum("sn,snh->nh", dscores, cache["keys"])
+    dquery = _weighted_sum(dscores, cache["keys"])
     dkeys = dkeys + dscores[:, :, None] * cache["query"][None]
     return dquery, dkeys
 
@@ -181,8 +192,10 @@ def additive_attention_backward(dcontext, cache, dweights=None):
     dpre = dscores[:, :, None] * cache["v"] * (1.0 - u * u)           # (S, N, A)
     grads = {
         "W_q": dpre.sum(axis=0).T @ cache["query"],
-        "W_k": np.einsum("sna,snh->ah", dpre, cache["keys"]),
-        "v": np.einsum("sn,sna->a", dscores, u),
+        # (S*N, A).T @ (S*N, H): one BLAS product instead of an einsum loop
+        "W_k": (dpre.reshape(-1, dpre.shape[-1]).T
+                @ cache["keys"].reshape(-1, cache["keys"].shape[-1])),
+        "v": dscores.reshape(-1) @ u.reshape(-1, u.shape[-1]),
     }
     dquery = dpre.sum(axis=0) @ cache["W_q"]
     dkeys = dkeys + dpre @ cache["W_k"]
