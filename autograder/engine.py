@@ -1,4 +1,4 @@
-"""Grade one submission safely: ``grade_submission(job, limits, sandbox=True) -> GradeResult``.
+"""Grade one submission safely: ``grade_submission(job, limits, sandbox) -> GradeResult``.
 
 The steps, each a small module:
 
@@ -7,12 +7,15 @@ The steps, each a small module:
    source's graded cells -> "wrong-assignment"; edited, deleted, moved, duplicated test
    cells or changed metadata -> "tampered", restored so honest code keeps its points);
 3. :mod:`autograder.shortcuts` finds uses of rnnlab's reference implementations;
-4. :mod:`autograder.sandbox` starts a kernel in bubblewrap under the :class:`Limits`,
-   :mod:`autograder.executor` runs the cells (per-cell and whole-notebook time, output caps);
-   a kernel that dies or hangs is restarted and the finished non-test cells are replayed, so
-   later tests still run ("crashed" / "timeout", at most ``MAX_RESTARTS`` times);
+4. :func:`autograder.kernel.run_notebook` runs it in a kernel under the :class:`Limits` and
+   the :class:`SandboxPolicy` (restarts and replays included: "crashed" / "timeout") and
+   returns what happened;
 5. :mod:`autograder.scoring` turns the raw hidden-check results into points outside the
-   kernel.
+   kernel;
+6. the autograded notebook is written to ``job.output_dir``.
+
+Each step returns a value; :class:`NotebookGrade` collects one notebook's, and the result
+is assembled from them at the end.
 
 Nothing is raised for a bad submission; a bug in the grader gives status "error". No
 nbgrader process is started: its preprocessor is used in-process and the gradebook is never
@@ -21,45 +24,44 @@ touched (the orchestrator merges the returned grades).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import os
-import subprocess
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_client import KernelManager
-from jupyter_client.kernelspec import KernelSpecManager
 
 from autograder import sandbox as sandboxes
 from autograder.checks.base import load_forbidden
-from autograder.executor import CellRun, Executor
-from autograder.grades import CellGrade, GradeJob, GradeResult, worst
-from autograder.limits import Limits
+from autograder.grades import CaseMessage, CellGrade, GradeJob, GradeResult, worst
+from autograder.kernel import run_notebook
+from autograder.limits import Limits, SandboxPolicy
 from autograder.restore import load_source, restore
 from autograder.runtime import case_to_wire
 from autograder.scoring import GraderFailure, cases_by_check, score_cell
 from autograder.shortcuts import scan_notebook
 from autograder.validate import read_submission
 
-__all__ = ["GradeJob", "GradeResult", "Limits", "grade_submission"]
+__all__ = ["GradeJob", "GradeResult", "Limits", "SandboxPolicy", "grade_submission"]
 
 log = logging.getLogger(__name__)
-MAX_RESTARTS = 3
-_SETUP = "import autograder.runtime"   # binds the runtime's display before any student code
 _source_cache = {}
 
 
-def grade_submission(job: GradeJob, limits: Limits = Limits(), sandbox: bool = True) -> GradeResult:
-    """Grade one student's submission; never raises for anything the submission contains."""
+def grade_submission(job: GradeJob, limits: Limits = Limits(),
+                     sandbox: SandboxPolicy | bool = True) -> GradeResult:
+    """Grade one student's submission; never raises for anything the submission contains.
+
+    sandbox : a :class:`SandboxPolicy`, or a bool for ``SandboxPolicy(enabled=...)``.
+    """
     start = time.monotonic()
     result = GradeResult(job.assignment, job.student)
     result.timings = {"kernel_start": 0.0, "execution": 0.0}
     try:
-        _grade(job, limits, sandbox, result)
+        _grade(job, limits, SandboxPolicy.of(sandbox), result)
     except GraderFailure as exc:  # the machinery failed in the kernel: a reason, never a score
         log.error("grading %s/%s: %s", job.assignment, job.student, exc)
         result.status = "error"
@@ -88,8 +90,8 @@ def _source(path: Path):
     return _source_cache[key]
 
 
-def _grade(job: GradeJob, limits: Limits, sandbox: bool, result: GradeResult):
-    if sandbox:
+def _grade(job: GradeJob, limits: Limits, policy: SandboxPolicy, result: GradeResult):
+    if policy.enabled:
         ok, why = sandboxes.available()
         if not ok:
             raise RuntimeError(f"{why} (grade with sandbox=False / --no-sandbox to skip the sandbox)")
@@ -103,271 +105,139 @@ def _grade(job: GradeJob, limits: Limits, sandbox: bool, result: GradeResult):
         submitted = {sources[0][0].name: only}
     statuses = []
     for source, checks in sources:
-        prefix = f"{source.name[:-6] if source.name.endswith('.ipynb') else source.name}/" if len(sources) > 1 else ""
-        path = submitted.get(source.name)
-        status = _grade_notebook(job, source, checks, path, limits, sandbox, result, prefix)
-        statuses.append(status)
+        graded = _grade_notebook(job, source, checks, submitted.get(source.name), limits, policy)
+        prefix = f"{_stem(source.name)}/" if len(sources) > 1 else ""
+        graded.add_to(result, prefix)
+        statuses.append(graded.status)
     result.status = worst(statuses)
 
 
-def _zero(result, source, prefix, status, why):
+@dataclass
+class NotebookGrade:
+    """What grading one notebook of a submission gave; :meth:`add_to` puts it in the result."""
+
+    name: str
+    status: str = "graded"
+    grades: dict = field(default_factory=dict)        # grade_id -> CellGrade
+    reasons: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    checksum: str | None = None
+    autograded: str | None = None
+    run: object = None                                # the kernel.NotebookRun, if it ran
+
+    def add_to(self, result: GradeResult, prefix: str) -> None:
+        if self.checksum:
+            result.checksums[self.name] = self.checksum
+        result.reasons += self.reasons
+        result.flags += self.flags
+        result.grades.update({prefix + gid: grade for gid, grade in self.grades.items()})
+        if self.run is not None:
+            result.enforced = list(self.run.enforced)
+            result.timings["kernel_start"] += self.run.kernel_start
+            result.timings["execution"] += self.run.execution
+        if self.autograded is not None:
+            result.autograded[self.name] = self.autograded
+
+
+def _grade_notebook(job, source, checks, path, limits, policy) -> NotebookGrade:
+    """The steps for one notebook: validate, restore, scan for shortcuts, run, score, write."""
+    if path is None:
+        return _refused(source, "missing", f"{source.name} was not submitted")
+    sub = read_submission(path, limits.max_notebook_bytes)
+    if sub.status is not None:
+        return _refused(source, sub.status, sub.reason, checksum=sub.checksum,
+                        reason=f"{source.name}: {sub.reason}")
+    restored = restore(source, sub.nb)
+    why = _not_this_assignment(job, source, sub, restored) or _files_problem(job, source, limits)
+    if why:
+        return _refused(source, *why, checksum=sub.checksum)
+    out = NotebookGrade(source.name, checksum=sub.checksum)
+    if restored.tampered:
+        out.status = "tampered"
+        out.reasons += [f"{source.name}: {r}" for r in restored.tampered]
+    out.flags += [f"{source.name}: {f}" for f in restored.flags]
+    charged, found = _shortcuts(job, source, checks, restored.nb)
+    out.flags += found
+    out.run = run_notebook(restored.nb, source.name, sub.data, _wire_cases(job, checks), limits,
+                           policy, job.files)
+    out.reasons += out.run.reasons
+    out.flags += out.run.flags
+    out.grades, tampered = _score(source, checks, charged, restored.nb, out.run.runs)
+    if tampered:
+        out.reasons += [f"{source.name}: {t}" for t in tampered]
+        out.status = "tampered"
+    if job.output_dir is not None:
+        out.autograded = _write_autograded(job.output_dir, source.name, restored.nb)
+    out.status = worst([out.status, out.run.status])
+    return out
+
+
+def _refused(source, status, why, checksum=None, reason=None) -> NotebookGrade:
+    """Every test of ``source`` at 0 points with ``why``; ``reason`` (default ``why``) for the result."""
+    out = NotebookGrade(source.name, status, reasons=[reason or why], checksum=checksum)
     for test in source.tests:
         grade = CellGrade(source.name, test.grade_id, 0.0, test.points, "not-run")
-        grade.messages.append(_msg("notebook", False, why))
-        result.grades[prefix + test.grade_id] = grade
+        grade.messages.append(CaseMessage("notebook", False, why))
+        out.grades[test.grade_id] = grade
+    return out
 
 
-def _msg(name, passed, message):
-    from autograder.grades import CaseMessage
-
-    return CaseMessage(name, passed, message)
-
-
-def _grade_notebook(job, source, checks, path, limits, sandbox, result, prefix) -> str:
-    if path is None:
-        why = f"{source.name} was not submitted"
-        result.reasons.append(why)
-        _zero(result, source, prefix, "missing", why)
-        return "missing"
-    sub = read_submission(path, limits.max_notebook_bytes)
-    if sub.checksum:
-        result.checksums[source.name] = sub.checksum
-    if sub.status is not None:
-        result.reasons.append(f"{source.name}: {sub.reason}")
-        _zero(result, source, prefix, sub.status, sub.reason)
-        return sub.status
-    restored = restore(source, sub.nb)
+def _not_this_assignment(job, source, sub, restored) -> tuple | None:
+    """("wrong-assignment", why) when none of the source's graded cells is in the submission."""
     # A source without graded cells (nbgrader's side-effect and infinite-loop notebooks) cannot
     # be recognised by its cells: nbgrader runs it, and so do we.
-    if restored.matched == 0 and source.cells:
-        ids = sorted({c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") for c in sub.nb.cells} - {""})
-        why = (f"{source.name} does not look like assignment {job.assignment!r}: none of its graded cells "
-               f"({', '.join(c.grade_id for c in source.cells[:4])}, ...) are in the submission"
-               + (f", which has {', '.join(ids[:4])}" if ids else ""))
-        result.reasons.append(why)
-        _zero(result, source, prefix, "wrong-assignment", why)
-        return "wrong-assignment"
-    status = "graded"
-    if restored.tampered:
-        status = "tampered"
-        result.reasons += [f"{source.name}: {r}" for r in restored.tampered]
-    result.flags += [f"{source.name}: {f}" for f in restored.flags]
+    if restored.matched != 0 or not source.cells:
+        return None
+    ids = sorted({c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") for c in sub.nb.cells} - {""})
+    why = (f"{source.name} does not look like assignment {job.assignment!r}: none of its graded cells "
+           f"({', '.join(c.grade_id for c in source.cells[:4])}, ...) are in the submission"
+           + (f", which has {', '.join(ids[:4])}" if ids else ""))
+    return "wrong-assignment", why
 
+
+def _files_problem(job, source, limits) -> tuple | None:
+    """("malformed", why) when the files beside the notebook cannot go into the sandbox."""
     try:
         sandboxes.check_files(job.files, source.name, limits)
     except ValueError as exc:  # a student's oversized data file: a reason and no points, not a crash
-        why = f"{source.name} was not run: {exc}"
-        result.reasons.append(why)
-        _zero(result, source, prefix, "malformed", why)
-        return "malformed"
-    charged = _shortcuts(job, source, checks, restored.nb, result)
-    cases = {"assignment": job.assignment,
-             "checks": {cid: [case_to_wire(c) for c in cases] for (_, cid), (_, cases) in checks.items()}}
-    runs, run_status = _execute(restored.nb, source.name, sub.data, cases, limits, sandbox, result, job.files)
-    tampered = []
-    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(restored.nb.cells)
+        return "malformed", f"{source.name} was not run: {exc}"
+    return None
+
+
+def _shortcuts(job, source, checks, nb) -> tuple[dict, list]:
+    """(graded function -> the message charging it, flags) for uses of rnnlab's references."""
+    graded = {case.func for _, cases in checks.values() for case in cases}
+    trusted = [c.cell.source for c in source.cells if c.kind in ("test", "locked")]
+    charged, flags = {}, []
+    for finding in scan_notebook(nb, graded, load_forbidden(job.assignment), trusted_sources=trusted):
+        flags.append(f"{source.name}: cell {finding.cell}, line {finding.line}: {finding.message}")
+        for func in finding.functions:
+            charged.setdefault(func, finding.message)
+    return charged, flags
+
+
+def _wire_cases(job, checks) -> dict:
+    """The hidden checks' inputs as the runtime reads them inside the kernel."""
+    return {"assignment": job.assignment,
+            "checks": {cid: [case_to_wire(c) for c in cases] for (_, cid), (_, cases) in checks.items()}}
+
+
+def _score(source, checks, charged, nb, runs) -> tuple[dict, list]:
+    """(grade_id -> CellGrade, reasons the results were tampered with) for every test cell."""
+    tampered, grades = [], {}
+    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)
              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.get("nbgrader", {}).get("solution")}
     for test in source.tests:
         at = index.get(test.grade_id)
-        outputs = restored.nb.cells[at].get("outputs", []) if at is not None else []
+        outputs = nb.cells[at].get("outputs", []) if at is not None else []
         grade = score_cell(test, runs.get(at), checks, charged, tampered, outputs)
         grade.notebook = source.name
-        result.grades[prefix + test.grade_id] = grade
-    if tampered:
-        result.reasons += [f"{source.name}: {t}" for t in tampered]
-        status = "tampered"
-    if job.output_dir is not None:
-        result.autograded[source.name] = _write_autograded(job.output_dir, source.name, restored.nb)
-    return worst([status, run_status])
+        grades[test.grade_id] = grade
+    return grades, tampered
 
 
-def _shortcuts(job, source, checks, nb, result) -> dict:
-    graded = {case.func for _, cases in checks.values() for case in cases}
-    trusted = [c.cell.source for c in source.cells if c.kind in ("test", "locked")]
-    charged = {}
-    for finding in scan_notebook(nb, graded, load_forbidden(job.assignment), trusted_sources=trusted):
-        result.flags.append(f"{source.name}: cell {finding.cell}, line {finding.line}: {finding.message}")
-        for func in finding.functions:
-            charged.setdefault(func, finding.message)
-    return charged
-
-
-class _Kernel:
-    """A started (sandboxed) kernel and its client; :meth:`stop` leaves nothing running."""
-
-    def __init__(self, job: sandboxes.KernelJob, limits: Limits):
-        self.job = job
-        job.fresh_run_dir()
-        self.oom_kills_at_start = job.cgroup.oom_kills() if job.cgroup is not None else 0
-        ksm = KernelSpecManager(kernel_dirs=job.kernel_dirs)
-        self.km = KernelManager(kernel_name=job.kernel_name, kernel_spec_manager=ksm, transport="ipc",
-                                ip=job.ipc_prefix, connection_file=job.connection_file)
-        self.kc = self.log = None
-        try:
-            # The kernel's own stdout/stderr (bwrap errors, ipykernel banners) go to a log file.
-            self.log = open(job.root / "kernel.log", "ab")
-            self.km.start_kernel(cwd=job.cwd, stdout=subprocess.DEVNULL, stderr=self.log)
-            self.kc = self.km.client()
-            self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=limits.startup_timeout)
-            self.kc.execute(_SETUP, silent=True, store_history=False)
-            self.kc.get_shell_msg(timeout=limits.startup_timeout)
-        except BaseException as exc:
-            self.stop()
-            if isinstance(exc, Exception):
-                raise RuntimeError(f"the sandboxed kernel did not start ({exc}); its log ends: {self.log_tail()}") from exc
-            raise
-        pid = self.km.provisioner.pid
-        self.executor = Executor(self.km, self.kc, limits,
-                                 after_cell=lambda: sandboxes.kill_strays(pid, job.sandboxed))
-
-    def log_tail(self, n=500) -> str:
-        try:
-            return (self.job.root / "kernel.log").read_bytes()[-n:].decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-
-    def exit_code(self):
-        proc = getattr(self.km.provisioner, "process", None)
-        return proc.poll() if proc is not None else None
-
-    def stop(self):
-        if self.kc is not None:
-            self.kc.stop_channels()
-        try:
-            if self.km.has_kernel:
-                self.km.shutdown_kernel(now=True)
-        except Exception:
-            log.debug("kernel shutdown: %s", traceback.format_exc())
-        if self.job.cgroup is not None:
-            self.job.cgroup.kill_all()
-        if getattr(self, "log", None) is not None:
-            self.log.close()
-
-
-def _execute(nb, name, data, cases, limits, sandbox, result, files=None):
-    """Run every code cell of ``nb`` in place; return ({cell index: CellRun}, status)."""
-    job = sandboxes.prepare(name, data, cases, limits, sandbox=sandbox, files=files)
-    result.enforced = list(job.enforced)
-    runs, executed, restarts, status = {}, [], 0, "graded"
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
-    kernel, stopped_by = None, ""
-    deadline = None
-    try:
-        t = time.monotonic()
-        kernel = _Kernel(job, limits)
-        result.timings["kernel_start"] += time.monotonic() - t
-        deadline = time.monotonic() + limits.notebook_timeout
-        for i in code:
-            cell = nb.cells[i]
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                runs[i] = CellRun(i, "skipped", note=f"not run: the notebook's {limits.notebook_timeout:g} s time budget ran out")
-                status = worst([status, "timeout"])
-                continue
-            if kernel is None:
-                if restarts >= MAX_RESTARTS:
-                    more = "" if "restart failed" in stopped_by else f", and the kernel was restarted {MAX_RESTARTS} times already"
-                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}{more}")
-                    continue
-                restarts += 1
-                t = time.monotonic()
-                try:
-                    kernel = _Kernel(job, limits)
-                except RuntimeError as exc:  # keep the cells graded so far
-                    restarts = MAX_RESTARTS
-                    stopped_by += f", and the restart failed: {exc}"
-                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}")
-                    continue
-                finally:
-                    result.timings["kernel_start"] += time.monotonic() - t
-                kernel, failed_at = _replay(kernel, nb, executed, deadline, limits, result)
-                if kernel is None:
-                    # Replaying deterministic cells would fail the same way again: stop here
-                    # rather than spend the notebook's budget on more restarts.
-                    restarts = MAX_RESTARTS
-                    stopped_by += (f", and the kernel stopped again while cell {failed_at} was replayed "
-                                   "after the restart, so no later cell was run")
-                    result.reasons.append(f"{name}: {stopped_by}")
-                    runs[i] = CellRun(i, "skipped", note=f"not run: {stopped_by}")
-                    continue
-            timeout = min(limits.cell_timeout, remaining)
-            run = kernel.executor.run_cell(cell, i, timeout, notebook_deadline=deadline)
-            result.timings["execution"] += run.seconds
-            runs[i] = run
-            if run.status in ("timeout", "hung"):
-                status = worst([status, "timeout"])
-                if timeout < limits.cell_timeout:
-                    run.note = f"the notebook's {limits.notebook_timeout:g} s time budget ran out during this cell"
-                result.reasons.append(f"{name}: cell {i}{_label(cell)}: {run.note}")
-            if run.status in ("dead", "hung"):
-                if run.status == "dead":
-                    run.note = _death(kernel, job, limits)
-                    status = worst([status, "crashed"])
-                    result.reasons.append(f"{name}: cell {i}{_label(cell)}: {run.note}")
-                stopped_by = f"the kernel stopped in cell {i}"
-                kernel.stop()
-                kernel = None
-                cell.outputs.append(nbformat.v4.new_output("error", ename="KernelDied", evalue=run.note,
-                                                           traceback=[f"KernelDied: {run.note}"]))
-                if run.status == "dead" and restarts < MAX_RESTARTS:
-                    result.reasons.append(f"{name}: the kernel was restarted and the cells before cell {i} replayed")
-            else:
-                executed.append(i)
-    finally:
-        if kernel is not None:
-            kernel.stop()
-        leftover = job.cgroup.pids() if job.cgroup is not None else set()
-        job.cleanup()
-        if leftover:
-            result.flags.append(f"{len(leftover)} processes outlived the kernel and were killed")
-    return runs, status
-
-
-def _replay(kernel, nb, executed, deadline, limits, result):
-    """Re-run the finished non-test cells on a fresh kernel (their outputs are discarded).
-
-    Returns (kernel, None), or (None, index of the cell during which the kernel stopped again).
-    """
-    for j in executed:
-        meta = nb.cells[j].metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
-            continue
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        run = kernel.executor.run_cell(copy.deepcopy(nb.cells[j]), j, min(limits.cell_timeout, remaining))
-        result.timings["execution"] += run.seconds
-        if run.status in ("dead", "hung"):
-            kernel.stop()
-            return None, j
-    return kernel, None
-
-
-def _label(cell) -> str:
-    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return f" ({gid})" if gid else ""
-
-
-def _death(kernel, job, limits) -> str:
-    from autograder.enforcement import memory_death  # whichever mechanism stopped it (cgroup, scope, watchdog)
-
-    why = memory_death(job, getattr(kernel.km.provisioner, "pid", None), kernel.oom_kills_at_start, limits,
-                       kernel.exit_code())
-    if why:
-        return why
-    code = kernel.exit_code()
-    detail = ""
-    if code is not None and code > 128:
-        import signal
-
-        try:
-            detail = f" (signal {signal.Signals(code - 128).name})"
-        except ValueError:
-            detail = f" (exit status {code})"
-    elif code is not None:
-        detail = f" (exit status {code})"
-    return f"the kernel died{detail}: the code exited the process or crashed it (os._exit, a segfault, a kill)"
+def _stem(name: str) -> str:
+    return name[:-6] if name.endswith(".ipynb") else name
 
 
 def _write_autograded(output_dir: Path, name: str, nb) -> str:

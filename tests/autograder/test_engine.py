@@ -335,9 +335,8 @@ class _ScriptedJob:
 def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(monkeypatch):
     """Cell 1 kills the kernel; on the restarted kernel, replaying cell 0 kills it again: the
     engine must stop there with that reason, not restart again and spend the time budget."""
-    from autograder import engine
+    from autograder import kernel
     from autograder.executor import CellRun
-    from autograder.grades import GradeResult
 
     started = []
 
@@ -360,12 +359,11 @@ def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(
         def exit_code(self):
             return 137
 
-    monkeypatch.setattr(engine, "_Kernel", Kernel)
-    monkeypatch.setattr(engine.sandboxes, "prepare", lambda *a, **k: _ScriptedJob())
+    monkeypatch.setattr(kernel, "Kernel", Kernel)
+    monkeypatch.setattr(kernel.sandboxes, "prepare", lambda *a, **k: _ScriptedJob())
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i} = {i}") for i in range(4)])
-    result = GradeResult("fixture", "s")
-    result.timings = {"kernel_start": 0.0, "execution": 0.0}
-    runs, status = engine._execute(nb, "fixture.ipynb", b"", {}, LIMITS, True, result)
+    result = kernel.run_notebook(nb, "fixture.ipynb", b"", {}, LIMITS, True)
+    runs, status = result.runs, result.status
     assert len(started) == 2, "the kernel was restarted again after the replay failed"
     assert status == "crashed"
     assert [runs[i].status for i in range(4)] == ["ok", "dead", "skipped", "skipped"]
