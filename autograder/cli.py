@@ -114,6 +114,7 @@ def cmd_grade(args) -> int:
     from autograder import sandbox
     from autograder.grade import grade_assignment
     from autograder.journal import atomic_write_text
+    from autograder.limits import SandboxPolicy
 
     course = _course(args)
     use_sandbox = not args.no_sandbox
@@ -131,7 +132,8 @@ def cmd_grade(args) -> int:
         print("limits per job: chosen by each Dask worker's machine (see each result's enforced, or rnngrade report)")
     elif not _announce_limits(limits, use_sandbox, args.no_memory_limit):
         return EXIT_NO_MEMORY_LIMIT
-    summary = grade_assignment(course, args.assignment, limits, sandbox=use_sandbox, workers=args.workers,
+    policy = SandboxPolicy(enabled=use_sandbox)
+    summary = grade_assignment(course, args.assignment, limits, sandbox=policy, workers=args.workers,
                                force=args.force, students=args.student or None, scheduler=args.scheduler,
                                progress=not args.no_progress, deadline_s=args.job_deadline)
     text = "\n".join(summary.lines())

@@ -24,6 +24,7 @@ after a SIGKILL is the jobs that were in flight.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import time
@@ -34,7 +35,7 @@ from pathlib import Path
 from autograder import gradebook
 from autograder.course import Course, Rejected, Submission, find_submissions
 from autograder.journal import Journal
-from autograder.limits import Limits
+from autograder.limits import Limits, SandboxPolicy
 from autograder.worker import build_payload, lost_result, retry_result
 
 
@@ -193,60 +194,71 @@ class _Batcher:
             self.waiting = []
 
 
-def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: bool = True,
+@dataclass(frozen=True)
+class GradeOptions:
+    """How one ``rnngrade grade`` runs; each field is one of its options.
+
+    limits : what one submission may use (``Execute.timeout`` and friends from
+        ``nbgrader_config.py`` are applied where no flag set them).
+    sandbox : how each kernel is isolated (:class:`~autograder.limits.SandboxPolicy`).
+    workers : local worker processes (default: the CPU count, at most one per job).
+    force : grade again what is already graded and merged.
+    students : only these students (ValueError naming any without a submission).
+    scheduler : address of a Dask scheduler to grade on instead of local workers.
+    progress : show a progress bar.
+    deadline_s : s before a job's worker is given up (default: the limits' startup and
+        notebook budgets plus 120 s).
+    """
+
+    limits: Limits = Limits()
+    sandbox: SandboxPolicy = SandboxPolicy()
+    workers: int | None = None
+    force: bool = False
+    students: tuple | None = None
+    scheduler: str | None = None
+    progress: bool = True
+    deadline_s: float | None = None
+
+    def job_deadline(self) -> float:
+        if self.deadline_s is not None:
+            return self.deadline_s
+        return self.limits.startup_timeout + self.limits.notebook_timeout + 120
+
+
+def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: SandboxPolicy | bool = True,
                      workers: int | None = None, force: bool = False, students: list[str] | None = None,
                      scheduler: str | None = None, progress: bool = True,
                      deadline_s: float | None = None) -> RunSummary:
-    """Grade what is new or changed; return the run's summary (see the module docstring)."""
-    from autograder import preflight
+    """Grade what is new or changed; return the run's summary (see the module docstring).
 
+    The keyword arguments are the fields of :class:`GradeOptions`.
+    """
+    from autograder import nbconfig, preflight
+
+    options = GradeOptions(limits, SandboxPolicy.of(sandbox), workers, force,
+                           tuple(students) if students else None, scheduler, progress, deadline_s)
     course.notebooks(assignment)  # ValueError naming the known assignments if unknown
-    from autograder import nbconfig
-
     note = nbconfig.kernel_note(course.source / assignment)  # ValueError for a non-Python kernel
     if note:
         print(f"{assignment}: {note}")
     # Refuse before anything is graded when the hidden checks would not run as expected
     # (PreflightError, a ValueError naming the cause and the fix). Dask workers check theirs.
-    preflight.run(course, assignment, sandbox, kernel=not scheduler)
+    preflight.run(course, assignment, options.sandbox.enabled, kernel=not scheduler)
     with course_lock(course):
-        return _grade_locked(course, assignment, limits, sandbox, workers, force, students,
-                             scheduler, progress, deadline_s)
+        return _grade_locked(course, assignment, options)
 
 
-def _grade_locked(course, assignment, limits, sandbox, workers, force, students, scheduler,
-                  progress, deadline_s) -> RunSummary:
-    from autograder.pool import WorkerPool
+def _grade_locked(course: Course, assignment: str, options: GradeOptions) -> RunSummary:
+    from autograder import nbconfig
 
     start = time.monotonic()
     journal = Journal(course, assignment)
     journal.clean_stale_temporaries()
     gradebook.remove_stale_builds(course)
-
-    submissions, rejected = find_submissions(course, assignment)
-    # nbgrader refuses a submission whose timestamp.txt it cannot parse: so do we, saying why.
-    for sub in list(submissions):
-        why = gradebook.timestamp_problem(sub.path)
-        if why:
-            rejected.append(Rejected(sub.path, why))
-            submissions.remove(sub)
-    from autograder import nbconfig
-
+    submissions, rejected = _gradable(course, assignment, options.students)
     settings = nbconfig.load(course.root)
-    # A limit that differs from the default was given as a flag (or by the caller): it wins.
-    given = frozenset(f for f in ("cell_timeout", "output_lines_per_cell") if getattr(limits, f) != getattr(Limits(), f))
-    limits, notes = nbconfig.apply_limits(settings, limits, given)
-    for note in notes:
-        print(f"{assignment}: {note}")
-    wanted = set(students) if students else None
-    if wanted is not None:
-        missing = wanted - {s.student for s in submissions}
-        if missing:
-            raise ValueError(f"no submission of {assignment!r} for student(s) {sorted(missing)} "
-                             f"under {course.submitted}")
-        submissions = [s for s in submissions if s.student in wanted]
-    work = plan(journal, submissions, force, wanted)
-    originals = _original_ids(course)
+    options = dataclasses.replace(options, limits=_course_limits(options.limits, settings, assignment))
+    work = plan(journal, submissions, options.force, set(options.students) if options.students else None)
     summary = RunSummary(assignment, skipped=len(work.done), rejected=rejected)
 
     # The gradebook check imports nbgrader and may run generate_assignment: seconds that
@@ -256,57 +268,100 @@ def _grade_locked(course, assignment, limits, sandbox, workers, force, students,
     with contextlib.ExitStack() as stack:
         results = iter(())
         if work.grade:
-            deadline = deadline_s if deadline_s is not None else limits.startup_timeout + limits.notebook_timeout + 120
-            checksums = {sub.student: sub.checksum for sub in work.grade}
-            from autograder.preflight import code_fingerprints
-
-            code = code_fingerprints()  # a worker with other code or checks refuses the job
-            sources = _Once(lambda: (ensured.result(), gradebook.graded_sources(course, assignment))[1])
-            source_dir = course.source / assignment
-            # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
-            jobs = ((sub.student, build_payload(course, sub, limits, sandbox, code, sources=sources(),
-                                                files=nbconfig.autograded_files(source_dir, sub.path, assignment, settings)))
-                    for sub in work.grade)
-            if scheduler:
-                from autograder.distributed import run_on_dask
-                results = run_on_dask(scheduler, jobs, assignment, sandbox=sandbox, deadline_s=deadline)
-                summary.workers = f"Dask scheduler {scheduler}"
-            else:
-                n = max(1, min(workers or os.cpu_count() or 1, len(work.grade)))
-                log = course.state / assignment / "workers.log"
-                log.parent.mkdir(parents=True, exist_ok=True)
-                pool = stack.enter_context(WorkerPool(
-                    n, "autograder.worker.grade_payload", log_path=str(log),
-                    warm_imports=("autograder.engine", "nbgrader.preprocessors", "numpy")))
-                results = _lost_as_results(pool.run(jobs, deadline_s=deadline), assignment)
-                summary.workers = f"{n} local worker(s), sandbox {'on' if sandbox else 'off'}"
+            results = _start(stack, course, assignment, options, work.grade, settings, ensured, summary)
         ensured.result()
-        batch = _Batcher(course, journal, originals)
+        batch = _Batcher(course, journal, _original_ids(course))
         for record in work.merge_only:
             batch.add(record)
             summary.merged_only.append(record["student"])
         batch.flush()
         if work.grade:
-            bar = _progress(len(work.grade), assignment, progress)
-            try:
-                for student, result in results:
-                    if "retry" in result:  # the infrastructure failed: not the student's result
-                        summary.retry.append((student, result["retry"]))
-                        bar.update(1)
-                        continue
-                    record = {"student": student, "assignment": assignment, "checksum": checksums[student],
-                              "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
-                    record.update(result)
-                    journal.write(record)  # graded: a crash after this point costs a merge, not a regrade
-                    batch.add(record)
-                    summary.graded.append(record)
-                    bar.update(1)
-                    bar.set_postfix_str(f"{student}: {record['result']['status']}")
-            finally:
-                batch.flush()
-            bar.close()
+            _collect(results, work.grade, assignment, journal, batch, summary, options.progress)
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _gradable(course: Course, assignment: str, students) -> tuple[list, list]:
+    """(submissions to consider, rejected ones): nbgrader refuses a submission whose
+    timestamp.txt it cannot parse, and so do we, saying why."""
+    submissions, rejected = find_submissions(course, assignment)
+    for sub in list(submissions):
+        why = gradebook.timestamp_problem(sub.path)
+        if why:
+            rejected.append(Rejected(sub.path, why))
+            submissions.remove(sub)
+    if students:
+        wanted = set(students)
+        missing = wanted - {s.student for s in submissions}
+        if missing:
+            raise ValueError(f"no submission of {assignment!r} for student(s) {sorted(missing)} "
+                             f"under {course.submitted}")
+        submissions = [s for s in submissions if s.student in wanted]
+    return submissions, rejected
+
+
+def _course_limits(limits: Limits, settings, assignment: str) -> Limits:
+    """``limits`` with the course's nbgrader settings applied where no flag set them."""
+    from autograder import nbconfig
+
+    # A limit that differs from the default was given as a flag (or by the caller): it wins.
+    given = frozenset(f for f in ("cell_timeout", "output_lines_per_cell") if getattr(limits, f) != getattr(Limits(), f))
+    limits, notes = nbconfig.apply_limits(settings, limits, given)
+    for note in notes:
+        print(f"{assignment}: {note}")
+    return limits
+
+
+def _start(stack, course, assignment, options: GradeOptions, subs, settings, ensured, summary):
+    """Send the jobs to local workers or a Dask scheduler; an iterator of (student, result)."""
+    from autograder import nbconfig
+    from autograder.pool import WorkerPool
+    from autograder.preflight import code_fingerprints
+
+    code = code_fingerprints()  # a worker with other code or checks refuses the job
+    sources = _Once(lambda: (ensured.result(), gradebook.graded_sources(course, assignment))[1])
+    source_dir = course.source / assignment
+    # Built lazily: only the jobs in flight hold their notebooks' bytes in memory.
+    jobs = ((sub.student, build_payload(course, sub, options.limits, options.sandbox, code, sources=sources(),
+                                        files=nbconfig.autograded_files(source_dir, sub.path, assignment, settings)))
+            for sub in subs)
+    if options.scheduler:
+        from autograder.distributed import run_on_dask
+
+        summary.workers = f"Dask scheduler {options.scheduler}"
+        return run_on_dask(options.scheduler, jobs, assignment, sandbox=options.sandbox.enabled,
+                           deadline_s=options.job_deadline())
+    n = max(1, min(options.workers or os.cpu_count() or 1, len(subs)))
+    log = course.state / assignment / "workers.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    pool = stack.enter_context(WorkerPool(
+        n, "autograder.worker.grade_payload", log_path=str(log),
+        warm_imports=("autograder.engine", "nbgrader.preprocessors", "numpy")))
+    summary.workers = f"{n} local worker(s), sandbox {'on' if options.sandbox.enabled else 'off'}"
+    return _lost_as_results(pool.run(jobs, deadline_s=options.job_deadline()), assignment)
+
+
+def _collect(results, subs, assignment, journal, batch, summary, progress) -> None:
+    """Journal each result as it arrives (graded: a crash after this costs a merge, not a
+    regrade), then hand it to the batch that merges it."""
+    checksums = {sub.student: sub.checksum for sub in subs}
+    bar = _progress(len(subs), assignment, progress)
+    try:
+        for student, result in results:
+            bar.update(1)
+            if "retry" in result:  # the infrastructure failed: not the student's result
+                summary.retry.append((student, result["retry"]))
+                continue
+            record = {"student": student, "assignment": assignment, "checksum": checksums[student],
+                      "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
+            record.update(result)
+            journal.write(record)
+            batch.add(record)
+            summary.graded.append(record)
+            bar.set_postfix_str(f"{student}: {record['result']['status']}")
+    finally:
+        batch.flush()
+    bar.close()
 
 
 class _Once:

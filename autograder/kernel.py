@@ -118,8 +118,7 @@ def run_notebook(nb, name: str, data: bytes, cases: dict, limits: Limits,
     name, data : the notebook's file name and submitted bytes (the copy the kernel sees).
     cases : the JSON-ready hidden-check inputs; files : relative path -> bytes beside it.
     """
-    job = sandboxes.prepare(name, data, cases, limits, sandbox=SandboxPolicy.of(sandbox).enabled,
-                            files=files)
+    job = sandboxes.prepare(name, data, cases, limits, sandbox=sandbox, files=files)
     session = _Session(nb, name, job, limits)
     try:
         session.start()

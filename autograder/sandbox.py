@@ -36,6 +36,7 @@ from pathlib import Path
 
 from autograder import cgroup as cgroups
 from autograder import enforcement
+from autograder.limits import SandboxPolicy
 
 HOME = "/home/student"
 WORK = f"{HOME}/work"
@@ -145,10 +146,11 @@ class KernelJob:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sandbox: bool = True,
+def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sandbox=True,
             base_dir: str | None = None, files: dict | None = None) -> KernelJob:
     """Write the job directory and the kernelspec for one notebook (nothing is started yet).
 
+    sandbox : a :class:`~autograder.limits.SandboxPolicy` (or a bool for its ``enabled``).
     notebook_name : file name of the notebook copy placed in the work directory.
     cases : the JSON-ready case inputs (autograder.runtime reads them via RNNGRADE_CASES).
     base_dir : where job directories go; short, since ipc socket paths must stay < 108 bytes.
@@ -158,6 +160,7 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     """
     if not notebook_name or "/" in notebook_name or notebook_name.startswith("."):
         raise ValueError(f"notebook_name must be a plain file name, got {notebook_name!r}")
+    sandbox = SandboxPolicy.of(sandbox).enabled
     files = check_files(files or {}, notebook_name, limits)
     base = base_dir or os.environ.get("RNNGRADE_TMP") or tempfile.gettempdir()
     root = Path(tempfile.mkdtemp(prefix="rng-", dir=base))

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from autograder.course import Course, Submission
+from autograder.limits import SandboxPolicy
 
 
 class WorkerUnfit(RuntimeError):
@@ -36,10 +37,12 @@ class WorkerUnfit(RuntimeError):
         return str(self.args[0]) if self.args else ""
 
 
-def build_payload(course: Course, sub: Submission, limits, sandbox: bool, code: dict | None = None,
+def build_payload(course: Course, sub: Submission, limits, sandbox, code: dict | None = None,
                   sources: dict | None = None, files: dict | None = None) -> dict:
     """The job for one submission: its top-level ``.ipynb`` files and the assignment's sources.
 
+    limits, sandbox : the :class:`~autograder.limits.Limits` and the
+        :class:`~autograder.limits.SandboxPolicy` (or a bool for its ``enabled``).
     code : :func:`autograder.preflight.code_fingerprints` of the client; a worker whose own
         copy differs refuses the job (:class:`WorkerUnfit`).
     sources : notebook name -> bytes of the source notebooks as graded (default: read from
@@ -55,7 +58,7 @@ def build_payload(course: Course, sub: Submission, limits, sandbox: bool, code: 
     if sources is None:
         sources = {p.name: p.read_bytes() for p in sorted((course.source / sub.assignment).glob("*.ipynb"))}
     return {"assignment": sub.assignment, "student": sub.student, "notebooks": notebooks,
-            "sources": sources, "limits": limits.to_dict(), "sandbox": bool(sandbox), "code": code,
+            "sources": sources, "limits": limits.to_dict(), "sandbox": SandboxPolicy.of(sandbox).to_dict(), "code": code,
             "files": dict(files or {})}
 
 
@@ -106,7 +109,7 @@ def check_fit(payload: dict) -> None:
 
             engine._source_cache.clear()
         _loaded_checks = here["checks"]
-    if payload.get("sandbox"):
+    if SandboxPolicy.of(payload.get("sandbox", False)).enabled:
         ok, why = sandbox.available()
         if not ok:
             name, address = _where()
@@ -114,9 +117,10 @@ def check_fit(payload: dict) -> None:
 
 
 def _empty_result(assignment: str, student: str, status: str, reason: str) -> dict:
-    return {"assignment": assignment, "student": student, "status": status,
-            "reasons": [reason], "grades": {}, "flags": [], "timings": {}, "autograded": {},
-            "checksums": {}, "enforced": [], "points": 0.0, "max_points": 0.0}
+    """A result with no grades, as JSON (a GradeResult's own fields, nothing spelled by hand)."""
+    from autograder.grades import GradeResult
+
+    return GradeResult(assignment, student, status, reasons=[reason]).to_dict()
 
 
 def lost_result(assignment: str, student: str, status: str, reason: str) -> dict:
@@ -149,7 +153,8 @@ def grade_payload(payload: dict) -> dict:
                        submission=submitted, source=tmp / "source", output_dir=tmp / "autograded",
                        files=payload.get("files") or {})
         try:
-            result = grade_submission(job, Limits.from_dict(payload["limits"]), sandbox=payload["sandbox"])
+            policy = SandboxPolicy.of(payload["sandbox"])
+            result = grade_submission(job, Limits.from_dict(payload["limits"]), policy)
             data = result.to_dict()
         except Exception as exc:  # the engine's own failure: record it, never stop the class
             last = traceback.format_exception_only(type(exc), exc)[-1].strip()
