@@ -28,7 +28,6 @@ import io
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem
-from autograder.feedback import is_hidden_case
 from autograder.results import Row, class_rows
 
 GRADE_COLUMNS = ["assignment", "student", "status", "points", "max_points", "manual",
@@ -51,11 +50,11 @@ def _cell(value) -> str:
 def grade_rows(rows: list[Row]) -> list[list[str]]:
     out = []
     for r in rows:
-        rec = r.record or {}
+        rec = r.record
         out.append([_cell(x) for x in (
             r.assignment, r.student, r.status, r.points, r.max_points, r.manual,
             r.pending_points, " | ".join(r.reasons), " | ".join(r.flags),
-            _iso(rec.get("graded_at")), rec.get("checksum", ""))])
+            _iso(rec.graded_at if rec else None), (rec.checksum or "") if rec else "")])
     return out
 
 
@@ -73,20 +72,20 @@ def per_test_stats(rows: list[Row]) -> list[dict]:
     for r in rows:
         if not r.record:
             continue
-        for g in r.record["result"].get("grades", {}).values():
-            key = (r.assignment, notebook_stem(g["notebook"]), g["grade_id"])
-            s = cells.setdefault(key, {"max_points": g["max_points"], "n": 0, "full": 0, "partial": 0,
+        for g in r.record.result.grades.values():
+            key = (r.assignment, notebook_stem(g.notebook), g.grade_id)
+            s = cells.setdefault(key, {"max_points": g.max_points, "n": 0, "full": 0, "partial": 0,
                                        "zero": 0, "points": 0.0})
             s["n"] += 1
-            s["points"] += g["points"]
-            kind = "full" if g["points"] >= g["max_points"] > 0 else "zero" if g["points"] <= 0 else "partial"
+            s["points"] += g.points
+            kind = "full" if g.points >= g.max_points > 0 else "zero" if g.points <= 0 else "partial"
             s[kind] += 1
-            for m in g.get("messages", []):
-                if not is_hidden_case(m):
+            for m in g.messages:
+                if not m.hidden:
                     continue  # visible-test messages appear only on failure: no rate to compute
-                c = cases.setdefault(key + (m["name"],), {"n": 0, "passed": 0})
+                c = cases.setdefault(key + (m.name,), {"n": 0, "passed": 0})
                 c["n"] += 1
-                c["passed"] += bool(m["passed"])
+                c["passed"] += bool(m.passed)
     out = []
     for key, s in sorted(cells.items()):
         out.append({"assignment": key[0], "notebook": key[1], "grade_id": key[2], "case": "",

@@ -30,23 +30,14 @@ import re
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem
+from autograder.grades import CaseMessage
 from autograder.journal import atomic_write_text
 from autograder.results import CellScore, class_rows
 
-# Message names the engine uses for visible tests and whole-notebook problems
-# (autograder.scoring, autograder.engine); every other name is a hidden case.
-VISIBLE_NAMES = {"tests", "visible tests", "test cell", "notebook"}
-
-
 def is_hidden_case(message: dict) -> bool:
-    """Whether a result message belongs to a hidden check's case.
-
-    Results carry an explicit ``hidden`` flag; journal records written before it existed are
-    judged by the message's name.
-    """
-    if "hidden" in message:
-        return bool(message["hidden"])
-    return message["name"] not in VISIBLE_NAMES
+    """Whether a result message (as JSON) belongs to a hidden check's case: its ``hidden``
+    flag, read as :meth:`autograder.grades.CaseMessage.from_dict` reads every message."""
+    return CaseMessage.from_dict(message).hidden
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
 _EXPECTED = re.compile(
@@ -210,7 +201,7 @@ def write_feedback(course: Course, assignment: str, students: list[str] | None =
         for notebook in sources:
             path = course.feedback_dir(row.student, assignment) / f"{notebook}.html"
             # A row without gradebook cells (no gradebook yet) falls back to the record alone.
-            page = render(row.record, notebook, secret, cells=row.cells or None, comments=row.comments,
+            page = render(row.record.to_dict(), notebook, secret, cells=row.cells or None, comments=row.comments,
                           order=order[notebook])
             atomic_write_text(path, page)
             written.append(path)

@@ -75,7 +75,7 @@ def grading_times(rows: list[Row]):
     fig, ax = plt.subplots(figsize=(7, 3.5))
     x = range(len(timed))
     ax.bar(x, [r.seconds for r in timed], color="#8a8a8a", label="whole job (kernel start, grading)")
-    ax.bar(x, [r.record["result"].get("timings", {}).get("execution", 0.0) for r in timed],
+    ax.bar(x, [r.record.result.timings.get("execution", 0.0) for r in timed],
            color="#c0504d", label="executing the notebook's cells")
     ax.set_xlabel("submission (sorted by grading time)")
     ax.set_ylabel("seconds")
@@ -128,7 +128,7 @@ def _limit_lines(rows: list[Row]) -> list[str]:
 
     lines = []
     for r in rows:
-        for line in ((r.record or {}).get("result") or {}).get("enforced") or []:
+        for line in (r.record.result.enforced if r.record else []):
             if line.startswith(LINE_PREFIX) and line not in lines:
                 lines.append(line)
     return lines

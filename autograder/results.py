@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autograder.course import Course, find_submissions, notebook_stem
-from autograder.journal import Journal
+from autograder.journal import Journal, JournalRecord
 
 # Statuses that only this module produces (the engine's are in autograder.grades).
 NOT_SUBMITTED = "not-submitted"
@@ -60,7 +60,7 @@ class Row:
     max_points: float | None = None
     reasons: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
-    record: dict | None = None
+    record: JournalRecord | None = None
     manual: bool = False  # a grader gave at least one score by hand in formgrader
     # Every graded cell (empty when nothing was graded); comments a grader left in formgrader
     # on any cell, graded or not: (notebook, cell name) -> text.
@@ -82,7 +82,7 @@ class Row:
     def seconds(self) -> float | None:
         if not self.record:
             return None
-        t = self.record["result"].get("timings", {})
+        t = self.record.result.timings
         return t.get("total", t.get("worker_total"))
 
 
@@ -135,7 +135,7 @@ def _gradebook_scores(course: Course, assignment: str):
     return scores, students, grade_cells
 
 
-def _cells_from_record(record: dict, grade_cells: dict) -> list[CellScore]:
+def _cells_from_record(record: JournalRecord | dict, grade_cells: dict) -> list[CellScore]:
     """The cells a journal record will have once merged, for a record not merged yet.
 
     Uses the rule :func:`autograder.gradebook.merge` applies, so that a written answer shows
@@ -143,16 +143,18 @@ def _cells_from_record(record: dict, grade_cells: dict) -> list[CellScore]:
     """
     from autograder.gradebook import needs_manual_grade
 
-    res = record["result"]
-    scored = {(notebook_stem(g["notebook"]), g["grade_id"]): g for g in res.get("grades", {}).values()}
+    if isinstance(record, dict):
+        record = JournalRecord.from_dict(record)
+    res = record.result
+    scored = {(notebook_stem(g.notebook), g.grade_id): g for g in res.grades.values()}
     cells = []
     for (nb, gid), (max_score, cell_type) in sorted(grade_cells.items()):
         got = scored.pop((nb, gid), None)
-        pending = got is None and needs_manual_grade(res["status"], cell_type)
-        cells.append(CellScore(nb, gid, max_score, float(got["points"]) if got else 0.0, pending,
+        pending = got is None and needs_manual_grade(res.status, cell_type)
+        cells.append(CellScore(nb, gid, max_score, float(got.points) if got else 0.0, pending,
                                cell_type=cell_type))
     for (nb, gid), g in sorted(scored.items()):  # graded cells the gradebook does not know
-        cells.append(CellScore(nb, gid, float(g["max_points"]), float(g["points"]), False))
+        cells.append(CellScore(nb, gid, float(g.max_points), float(g.points), False))
     return cells
 
 
@@ -160,7 +162,7 @@ def class_rows(course: Course, assignment: str) -> list[Row]:
     """Every student known anywhere for ``assignment``, sorted by id (see module docstring)."""
     submissions, refused = find_submissions(course, assignment)
     current = {s.student: s.checksum for s in submissions}
-    records = Journal(course, assignment).records()
+    records = Journal(course, assignment).parsed()
     scores, enrolled, grade_cells = _gradebook_scores(course, assignment)
     rows = {}
     for student in sorted(set(current) | set(records) | set(enrolled) | set(scores)):
@@ -170,15 +172,15 @@ def class_rows(course: Course, assignment: str) -> list[Row]:
         elif rec is None:
             row = Row(assignment, student, NOT_GRADED, reasons=["submitted but not graded yet: run rnngrade grade"])
         else:
-            res = rec["result"]
-            row = Row(assignment, student, res["status"], res.get("points"), res.get("max_points"),
-                      list(res.get("reasons", [])), list(res.get("flags", [])), rec)
-            if student in current and current[student] != rec.get("checksum"):
+            res = rec.result
+            row = Row(assignment, student, res.status, res.points, res.max_points,
+                      list(res.reasons), list(res.flags), rec)
+            if student in current and current[student] != rec.checksum:
                 row.status = CHANGED
                 row.reasons.insert(0, "the submission changed after it was graded: run rnngrade grade")
             elif student not in current:
                 row.reasons.insert(0, "graded, but its submission folder has since been removed")
-            if not rec.get("merged"):
+            if not rec.merged:
                 row.reasons.insert(0, "graded but not yet written to the gradebook: run rnngrade grade")
             if student not in scores and grade_cells:
                 row.cells = _cells_from_record(rec, grade_cells)
