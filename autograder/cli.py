@@ -3,15 +3,15 @@
 Subcommands (each a thin layer over one module):
 
     rnngrade release   [A ...] [--all] [--check]   solutions/ -> exercises/   (autograder.release)
-    rnngrade collect   --lms DIR|ZIP / --nbgrader DIR    -> submitted/     (autograder.collect)
-    rnngrade grade     A [--force] [--student ID] [--workers N | --scheduler ADDR]  (autograder.grade)
-    rnngrade feedback  A [--student ID]            -> feedback/<s>/<a>/    (autograder.feedback)
-    rnngrade export    [--assignment A] [--out DIR] -> grades.csv, tests.csv (autograder.export)
-    rnngrade report    A [--out FILE]              -> one HTML page         (autograder.report)
+    rnngrade collect   --lms DIR|ZIP / --nbgrader DIR    -> submitted/     (autograder.intake.collect)
+    rnngrade grade     A [--force] [--student ID] [--workers N | --scheduler ADDR]  (autograder.classrun.grade)
+    rnngrade feedback  A [--student ID]            -> feedback/<s>/<a>/    (autograder.reporting.feedback)
+    rnngrade export    [--assignment A] [--out DIR] -> grades.csv, tests.csv (autograder.reporting.export)
+    rnngrade report    A [--out FILE]              -> one HTML page         (autograder.reporting.report)
 
 Every subcommand takes ``--course DIR`` (default ``.``), the nbgrader course root holding
 ``nbgrader_config.py``. Limits of one grading job are flags of ``grade`` generated from
-:class:`autograder.limits.Limits`, with its defaults.
+:class:`autograder.grading.limits.Limits`, with its defaults.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.limits import Limits
+from autograder.grading.limits import Limits
 
 EXIT_USAGE, EXIT_NO_SANDBOX, EXIT_NO_MEMORY_LIMIT, EXIT_INCOMPLETE = 2, 3, 4, 5
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
@@ -54,7 +54,7 @@ def _size(text: str) -> int:
 
 
 def add_limit_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("limits of one grading job (defaults from autograder.limits.Limits)")
+    group = parser.add_argument_group("limits of one grading job (defaults from autograder.grading.limits.Limits)")
     helps = _limit_help()
     for f in dataclasses.fields(Limits):
         flag = "--" + f.name.replace("_", "-")
@@ -84,7 +84,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from autograder.collect import Collector
+    from autograder.intake.collect import Collector
 
     if not args.lms and not args.nbgrader:
         print("collect: give at least one --lms DIR|ZIP or --nbgrader DIR", file=sys.stderr)
@@ -103,7 +103,7 @@ def cmd_collect(args) -> int:
         collector.from_nbgrader_tree(Path(source))
     collector.save_renames()
     if not args.dry_run:
-        from autograder.journal import atomic_write_text
+        from autograder.classrun.journal import atomic_write_text
 
         atomic_write_text(collector.course.state / "collect-report.json", collector.report.to_json())
     print("\n".join(collector.report.lines()))
@@ -111,10 +111,10 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder import sandbox
-    from autograder.grade import grade_assignment
-    from autograder.journal import atomic_write_text
-    from autograder.limits import SandboxPolicy
+    from autograder.isolation import sandbox
+    from autograder.classrun.grade import grade_assignment
+    from autograder.classrun.journal import atomic_write_text
+    from autograder.grading.limits import SandboxPolicy
 
     course = _course(args)
     use_sandbox = not args.no_sandbox
@@ -145,7 +145,7 @@ def cmd_grade(args) -> int:
 def _announce_limits(limits, use_sandbox: bool, allow_unbounded: bool) -> bool:
     """Print which limits hold here and how; False (refuse) when no memory bound holds and
     the instructor did not pass --no-memory-limit."""
-    from autograder.enforcement import choose
+    from autograder.isolation.enforcement import choose
 
     enf = choose(use_sandbox)
     print(enf.line(limits), flush=True)
@@ -161,7 +161,7 @@ def _announce_limits(limits, use_sandbox: bool, allow_unbounded: bool) -> bool:
 
 
 def cmd_feedback(args) -> int:
-    from autograder.feedback import write_feedback
+    from autograder.reporting.feedback import write_feedback
 
     course = _course(args)
     paths = write_feedback(course, args.assignment, args.student or None)
@@ -170,7 +170,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from autograder.export import export
+    from autograder.reporting.export import export
 
     course = _course(args)
     out = Path(args.out) if args.out else Path.cwd()
@@ -180,7 +180,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from autograder.report import write_report
+    from autograder.reporting.report import write_report
 
     course = _course(args)
     out = Path(args.out) if args.out else course.state / args.assignment / "report.html"

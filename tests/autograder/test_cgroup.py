@@ -1,9 +1,9 @@
-"""Unit tests of autograder.cgroup on a fake cgroup tree (no real cgroup is touched)."""
+"""Unit tests of autograder.isolation.cgroup on a fake cgroup tree (no real cgroup is touched)."""
 
 import os
 
-from autograder.cgroup import JobCgroup, _create_v2
-from autograder.limits import Limits
+from autograder.isolation.cgroup import JobCgroup, _create_v2
+from autograder.grading.limits import Limits
 
 
 def _fake_v2_parent(tmp_path, controllers="memory pids cpu"):
@@ -15,7 +15,7 @@ def _fake_v2_parent(tmp_path, controllers="memory pids cpu"):
 
 
 def test_v2_group_gets_the_limits_written_in_its_files(tmp_path, monkeypatch):
-    from autograder import cgroup
+    from autograder.isolation import cgroup
 
     parent = _fake_v2_parent(tmp_path)
     monkeypatch.setattr(cgroup, "_mounts", lambda: [(str(parent), "cgroup2", set())])
@@ -31,7 +31,7 @@ def test_v2_group_gets_the_limits_written_in_its_files(tmp_path, monkeypatch):
 
 
 def test_v2_without_the_pids_controller_gives_no_group(tmp_path, monkeypatch):
-    from autograder import cgroup
+    from autograder.isolation import cgroup
 
     parent = _fake_v2_parent(tmp_path, controllers="memory cpu")
     monkeypatch.setattr(cgroup, "_mounts", lambda: [(str(parent), "cgroup2", set())])

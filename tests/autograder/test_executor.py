@@ -1,11 +1,11 @@
-"""Unit tests of autograder.executor with a scripted kernel client (no kernel is started)."""
+"""Unit tests of autograder.grading.executor with a scripted kernel client (no kernel is started)."""
 
 import queue
 
 import nbformat
 
-from autograder.executor import Executor
-from autograder.limits import Limits
+from autograder.grading.executor import Executor
+from autograder.grading.limits import Limits
 from autograder.runtime import RESULT_MIME
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli, sandbox
+from autograder import cli
+from autograder.isolation import sandbox
 from autograder.course import Course
-from autograder.grade import grade_assignment
-from autograder.limits import Limits
+from autograder.classrun.grade import grade_assignment
+from autograder.grading.limits import Limits
 
 REPO = Path(__file__).resolve().parents[2]
 A1 = "a1_rnn_cell"
@@ -183,8 +184,8 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
 def test_a_result_not_yet_in_the_gradebook_shows_the_same_waiting_points(a1_course, capsys):
     # A run killed between journaling a result and merging it: until the next run merges it,
     # feedback and export must still count the written answers (as the merge will).
-    from autograder.journal import Journal
-    from autograder.results import class_rows
+    from autograder.classrun.journal import Journal
+    from autograder.reporting.results import class_rows
 
     journal = Journal(a1_course, A1)
     record = dict(journal.records()["blank"], student="late", merged=False)

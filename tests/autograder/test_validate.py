@@ -1,4 +1,4 @@
-"""Unit tests of autograder.validate: every bad file is a status and a reason, never an error."""
+"""Unit tests of autograder.grading.validate: every bad file is a status and a reason, never an error."""
 
 import hashlib
 import os
@@ -6,7 +6,7 @@ import os
 import nbformat
 import pytest
 
-from autograder.validate import read_submission
+from autograder.grading.validate import read_submission
 
 
 def _notebook_bytes() -> bytes:

@@ -1,13 +1,13 @@
-"""Unit tests of autograder.worker: the job as plain data, and what comes back in every case."""
+"""Unit tests of autograder.classrun.worker: the job as plain data, and what comes back in every case."""
 
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from autograder import worker
-from autograder.grades import GradeResult
-from autograder.limits import Limits, SandboxPolicy
+from autograder.classrun import worker
+from autograder.grading.grades import GradeResult
+from autograder.grading.limits import Limits, SandboxPolicy
 
 
 def _submission(tmp_path) -> SimpleNamespace:
@@ -41,7 +41,7 @@ def test_a_lost_job_is_an_empty_result_of_the_engines_own_shape():
 
 
 def test_an_engine_failure_becomes_an_error_result_and_the_copy_is_deleted(tmp_path, monkeypatch):
-    from autograder import engine
+    from autograder.grading import engine
 
     seen = []
 
@@ -59,7 +59,7 @@ def test_an_engine_failure_becomes_an_error_result_and_the_copy_is_deleted(tmp_p
 
 
 def test_a_worker_with_other_code_is_unfit(monkeypatch):
-    from autograder import preflight
+    from autograder.classrun import preflight
 
     monkeypatch.setattr(worker, "_loaded_checks", None)  # restored after: no reload of the checks
     monkeypatch.setattr(preflight, "code_fingerprints", lambda: {"autograder": "x", "rnnlab": "y", "checks": "z"})

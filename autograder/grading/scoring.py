@@ -15,8 +15,8 @@ neither its visible part nor its hidden block raised (stderr alone never fails i
 from __future__ import annotations
 
 from autograder.checks.base import evaluate, load_checks
-from autograder.executor import split_hidden
-from autograder.grades import CaseMessage, CellGrade
+from autograder.grading.executor import split_hidden
+from autograder.grading.grades import CaseMessage, CellGrade
 from autograder.runtime import result_from_wire
 
 

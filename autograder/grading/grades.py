@@ -44,7 +44,7 @@ class GradeJob:
 
 
 # Message names the engine gives visible tests and whole-notebook problems
-# (autograder.scoring, autograder.engine). Only a record written before messages carried
+# (autograder.grading.scoring, autograder.grading.engine). Only a record written before messages carried
 # ``hidden`` is judged by them, once, when it is parsed (:meth:`CaseMessage.from_dict`).
 VISIBLE_NAMES = frozenset({"tests", "visible tests", "test cell", "notebook"})
 

@@ -107,7 +107,7 @@ def _same_code_in_workers() -> None:
     Python 3.11 ignores the parent's ``sys.path`` there: graded from inside another clone of
     the course, the workers would import that clone's packages (its checks included).
     """
-    from autograder.sandbox import package_path
+    from autograder.isolation.sandbox import package_path
 
     os.environ["PYTHONSAFEPATH"] = "1"  # no current folder first on sys.path
     wanted = package_path().split(os.pathsep)
@@ -139,7 +139,7 @@ class WorkerPool:
         # its gradebook connection and progress-bar thread; spawning re-imports per worker.
         self._ctx = mp.get_context("forkserver")
         _same_code_in_workers()
-        self._ctx.set_forkserver_preload(["autograder.pool", *warm_imports])
+        self._ctx.set_forkserver_preload(["autograder.classrun.pool", *warm_imports])
         self._workers: list[_Worker] = []
 
     def __enter__(self):

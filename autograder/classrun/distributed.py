@@ -1,9 +1,9 @@
 """Send grading jobs to an existing Dask cluster (``rnngrade grade --scheduler ADDRESS``).
 
-Each job is the same self-contained payload the local pool uses (:mod:`autograder.worker`),
+Each job is the same self-contained payload the local pool uses (:mod:`autograder.classrun.worker`),
 so Dask workers need this package and its dependencies installed (the same virtualenv
 image), bubblewrap for the sandbox, and nothing of the course: no shared filesystem. Every
-worker runs :func:`autograder.worker.grade_payload`, i.e. the same engine and sandbox as a
+worker runs :func:`autograder.classrun.worker.grade_payload`, i.e. the same engine and sandbox as a
 local run; results stream back to the main process, which alone journals them and writes
 the gradebook. Start workers with one thread each (``dask worker ADDRESS --nthreads 1
 --nworkers N``): a grading job is a kernel plus a watchdog, and two in one process would
@@ -12,8 +12,8 @@ share its environment.
 A job whose worker dies is retried by the scheduler (its ``allowed-failures`` setting). A
 failure of the cluster is never a student's result: when Dask gives up on a job, cancels it,
 loses the scheduler, or a job runs past ``deadline_s`` on its worker, the job comes back as
-:func:`~autograder.worker.retry_result` (nothing is journaled; a plain rerun grades it). A
-worker that refuses a job (:class:`~autograder.worker.WorkerUnfit`: no sandbox, other course
+:func:`~autograder.classrun.worker.retry_result` (nothing is journaled; a plain rerun grades it). A
+worker that refuses a job (:class:`~autograder.classrun.worker.WorkerUnfit`: no sandbox, other course
 code) is excluded and the job sent to the others.
 """
 from __future__ import annotations
@@ -21,11 +21,11 @@ from __future__ import annotations
 import time
 import uuid
 
-from autograder.worker import WorkerUnfit, grade_payload, retry_result
+from autograder.classrun.worker import WorkerUnfit, grade_payload, retry_result
 
 
 def _sandbox_here() -> tuple:
-    from autograder import sandbox
+    from autograder.isolation import sandbox
 
     return sandbox.available()
 

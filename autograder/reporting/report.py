@@ -16,9 +16,9 @@ import io
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.export import per_test_stats
-from autograder.journal import atomic_write_text
-from autograder.results import NOT_SUBMITTED, Row, class_rows
+from autograder.reporting.export import per_test_stats
+from autograder.classrun.journal import atomic_write_text
+from autograder.reporting.results import NOT_SUBMITTED, Row, class_rows
 
 
 def _png(fig) -> str:
@@ -124,7 +124,7 @@ def _pending_section(rows: list[Row]) -> list[str]:
 
 def _limit_lines(rows: list[Row]) -> list[str]:
     """The distinct 'limits per job' lines the graded jobs recorded (as rnngrade grade printed them)."""
-    from autograder.enforcement import LINE_PREFIX
+    from autograder.isolation.enforcement import LINE_PREFIX
 
     lines = []
     for r in rows:

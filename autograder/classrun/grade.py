@@ -32,11 +32,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import gradebook
+from autograder.reporting import gradebook
 from autograder.course import Course, Rejected, Submission, find_submissions
-from autograder.journal import Journal
-from autograder.limits import Limits, SandboxPolicy
-from autograder.worker import build_payload, lost_result, retry_result
+from autograder.classrun.journal import Journal
+from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.classrun.worker import build_payload, lost_result, retry_result
 
 
 
@@ -200,7 +200,7 @@ class GradeOptions:
 
     limits : what one submission may use (``Execute.timeout`` and friends from
         ``nbgrader_config.py`` are applied where no flag set them).
-    sandbox : how each kernel is isolated (:class:`~autograder.limits.SandboxPolicy`).
+    sandbox : how each kernel is isolated (:class:`~autograder.grading.limits.SandboxPolicy`).
     workers : local worker processes (default: the CPU count, at most one per job).
     force : grade again what is already graded and merged.
     students : only these students (ValueError naming any without a submission).
@@ -233,7 +233,8 @@ def grade_assignment(course: Course, assignment: str, limits: Limits, sandbox: S
 
     The keyword arguments are the fields of :class:`GradeOptions`.
     """
-    from autograder import nbconfig, preflight
+    from autograder import nbconfig
+    from autograder.classrun import preflight
 
     options = GradeOptions(limits, SandboxPolicy.of(sandbox), workers, force,
                            tuple(students) if students else None, scheduler, progress, deadline_s)
@@ -315,8 +316,8 @@ def _course_limits(limits: Limits, settings, assignment: str) -> Limits:
 def _start(stack, course, assignment, options: GradeOptions, subs, settings, ensured, summary):
     """Send the jobs to local workers or a Dask scheduler; an iterator of (student, result)."""
     from autograder import nbconfig
-    from autograder.pool import WorkerPool
-    from autograder.preflight import code_fingerprints
+    from autograder.classrun.pool import WorkerPool
+    from autograder.classrun.preflight import code_fingerprints
 
     code = code_fingerprints()  # a worker with other code or checks refuses the job
     sources = _Once(lambda: (ensured.result(), gradebook.graded_sources(course, assignment))[1])
@@ -326,7 +327,7 @@ def _start(stack, course, assignment, options: GradeOptions, subs, settings, ens
                                         files=nbconfig.autograded_files(source_dir, sub.path, assignment, settings)))
             for sub in subs)
     if options.scheduler:
-        from autograder.distributed import run_on_dask
+        from autograder.classrun.distributed import run_on_dask
 
         summary.workers = f"Dask scheduler {options.scheduler}"
         return run_on_dask(options.scheduler, jobs, assignment, sandbox=options.sandbox.enabled,
@@ -335,8 +336,8 @@ def _start(stack, course, assignment, options: GradeOptions, subs, settings, ens
     log = course.state / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     pool = stack.enter_context(WorkerPool(
-        n, "autograder.worker.grade_payload", log_path=str(log),
-        warm_imports=("autograder.engine", "nbgrader.preprocessors", "numpy")))
+        n, "autograder.classrun.worker.grade_payload", log_path=str(log),
+        warm_imports=("autograder.grading.engine", "nbgrader.preprocessors", "numpy")))
     summary.workers = f"{n} local worker(s), sandbox {'on' if options.sandbox.enabled else 'off'}"
     return _lost_as_results(pool.run(jobs, deadline_s=options.job_deadline()), assignment)
 
@@ -406,7 +407,7 @@ def _lost_as_results(results, assignment: str):
     A lost worker (killed, or past the job deadline, a backstop beyond the engine's own
     limits) is a failure of the infrastructure: the submission is graded again next run.
     """
-    from autograder.pool import WorkerLost
+    from autograder.classrun.pool import WorkerLost
 
     for student, value in results:
         if isinstance(value, WorkerLost):

@@ -15,7 +15,7 @@ journal's messages, and those are filtered twice before they are shown:
   shapes, stay.
 
 Every point of the notebook is on the page. The grades come from the same rows as
-``grades.csv`` (:func:`autograder.results.class_rows`), so the page's total is the exported
+``grades.csv`` (:func:`autograder.reporting.results.class_rows`), so the page's total is the exported
 one: a written answer that no grader has scored yet shows as "awaiting manual grading (0 of
 2)" and the total says how many points are still waiting; once a grader scores it in
 formgrader, the page shows that score and the grader's comment. Rerun ``rnngrade feedback``
@@ -30,13 +30,13 @@ import re
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem
-from autograder.grades import CaseMessage
-from autograder.journal import atomic_write_text
-from autograder.results import CellScore, class_rows
+from autograder.grading.grades import CaseMessage
+from autograder.classrun.journal import atomic_write_text
+from autograder.reporting.results import CellScore, class_rows
 
 def is_hidden_case(message: dict) -> bool:
     """Whether a result message (as JSON) belongs to a hidden check's case: its ``hidden``
-    flag, read as :meth:`autograder.grades.CaseMessage.from_dict` reads every message."""
+    flag, read as :meth:`autograder.grading.grades.CaseMessage.from_dict` reads every message."""
     return CaseMessage.from_dict(message).hidden
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
@@ -104,7 +104,7 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
 
     record : the journal record (status, reasons, and each test's messages).
     cells : the submission's graded cells as the gradebook holds them
-        (:attr:`autograder.results.Row.cells`); their scores, manual ones included, win over
+        (:attr:`autograder.reporting.results.Row.cells`); their scores, manual ones included, win over
         the record's, and cells the engine does not score (written answers) come only from
         here. None: the record's scores alone.
     comments : (notebook, cell name) -> a grader's comment from formgrader.

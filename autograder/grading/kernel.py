@@ -2,8 +2,8 @@
 
 The kernel's whole lifecycle lives here, behind that one entry:
 
-1. :func:`autograder.sandbox.prepare` writes the job (kernelspec, cgroup, case inputs);
-2. a :class:`Kernel` is started and :class:`autograder.executor.Executor` runs each code cell
+1. :func:`autograder.isolation.sandbox.prepare` writes the job (kernelspec, cgroup, case inputs);
+2. a :class:`Kernel` is started and :class:`autograder.grading.executor.Executor` runs each code cell
    under the cell's and the notebook's time limits;
 3. a kernel that dies or hangs is stopped and, at most ``MAX_RESTARTS`` times, restarted with
    the finished non-test cells replayed, so later tests still run; a death is explained
@@ -28,10 +28,10 @@ import nbformat
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from autograder import sandbox as sandboxes
-from autograder.executor import CellRun, Executor
-from autograder.grades import worst
-from autograder.limits import Limits, SandboxPolicy
+from autograder.isolation import sandbox as sandboxes
+from autograder.grading.executor import CellRun, Executor
+from autograder.grading.grades import worst
+from autograder.grading.limits import Limits, SandboxPolicy
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3
@@ -251,7 +251,7 @@ def _label(cell) -> str:
 
 
 def _death(kernel, job, limits) -> str:
-    from autograder.enforcement import memory_death  # whichever mechanism stopped it (cgroup, scope, watchdog)
+    from autograder.isolation.enforcement import memory_death  # whichever mechanism stopped it (cgroup, scope, watchdog)
 
     why = memory_death(job, getattr(kernel.km.provisioner, "pid", None), kernel.oom_kills_at_start, limits,
                        kernel.exit_code())

@@ -1,7 +1,7 @@
 """A sandboxed Jupyter kernel for one submission: kernelspec, bubblewrap command, limits.
 
 :func:`prepare` lays out a private job directory and a kernelspec whose argv runs
-:mod:`autograder.launch` (join the job's cgroup, set rlimits, exec bubblewrap). Inside the
+:mod:`autograder.isolation.launch` (join the job's cgroup, set rlimits, exec bubblewrap). Inside the
 sandbox the kernel sees:
 
 - read-only: /usr (and the /bin, /lib... links), the few files of /etc a kernel reads
@@ -15,7 +15,7 @@ sandbox the kernel sees:
   host PIDs, IPC or hostname. It runs as uid 1000 in its own user namespace, without
   capabilities, with a cleared environment (one OpenMP thread).
 
-Memory and process limits come from :func:`autograder.enforcement.plan_job`: a cgroup, a
+Memory and process limits come from :func:`autograder.isolation.enforcement.plan_job`: a cgroup, a
 systemd user scope, or RLIMIT_DATA plus a watchdog with RLIMIT_NPROC set inside the
 sandbox's user namespace (by a small exec wrapper before the kernel), where it counts only
 the job's processes. Without a sandbox (``sandbox=False``) the same launcher still applies
@@ -34,9 +34,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import cgroup as cgroups
-from autograder import enforcement
-from autograder.limits import SandboxPolicy
+from autograder.isolation import cgroup as cgroups
+from autograder.isolation import enforcement
+from autograder.grading.limits import SandboxPolicy
 
 HOME = "/home/student"
 WORK = f"{HOME}/work"
@@ -150,7 +150,7 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
             base_dir: str | None = None, files: dict | None = None) -> KernelJob:
     """Write the job directory and the kernelspec for one notebook (nothing is started yet).
 
-    sandbox : a :class:`~autograder.limits.SandboxPolicy` (or a bool for its ``enabled``).
+    sandbox : a :class:`~autograder.grading.limits.SandboxPolicy` (or a bool for its ``enabled``).
     notebook_name : file name of the notebook copy placed in the work directory.
     cases : the JSON-ready case inputs (autograder.runtime reads them via RNNGRADE_CASES).
     base_dir : where job directories go; short, since ipc socket paths must stay < 108 bytes.
@@ -241,8 +241,8 @@ NBGRADER_ENV = {"NBGRADER_EXECUTION": "autograde"}
 
 
 def _kernel_args(connection_file="{connection_file}", memguard=False):
-    """ipykernel's argv; ``memguard``: stop the kernel on a MemoryError (rlimit fallback, autograder.memguard)."""
-    guard = ["--IPKernelApp.exec_lines=import autograder.memguard as g; g.install()"] if memguard else []
+    """ipykernel's argv; ``memguard``: stop the kernel on a MemoryError (rlimit fallback, autograder.isolation.memguard)."""
+    guard = ["--IPKernelApp.exec_lines=import autograder.isolation.memguard as g; g.install()"] if memguard else []
     return ["-m", "ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False", *guard]
 
 
@@ -402,8 +402,8 @@ def _ns_pid(pid: int):
 
 def kill_strays(root_pid: int, sandboxed: bool) -> int:
     """SIGKILL the job's processes other than the kernel; return how many were killed
-    (stopped first, round after round: :func:`autograder.watchdog.stop_then_kill`)."""
-    from autograder.watchdog import stop_then_kill
+    (stopped first, round after round: :func:`autograder.isolation.watchdog.stop_then_kill`)."""
+    from autograder.isolation.watchdog import stop_then_kill
 
     return stop_then_kill(lambda: stray_processes(root_pid, sandboxed))
 
@@ -422,7 +422,7 @@ def run_python(code: str, sandbox: bool = True, timeout: float = 60) -> subproce
 
     Raises RuntimeError when bubblewrap is missing, OSError / TimeoutExpired as subprocess does.
     """
-    from autograder.limits import Limits
+    from autograder.grading.limits import Limits
 
     root = Path(tempfile.mkdtemp(prefix="rng-probe-"))
     try:

@@ -1,6 +1,6 @@
 """Memory and process watchdog of one kernel, for machines where no cgroup can be created.
 
-Run by :mod:`autograder.launch` as ``python -I -S watchdog.py SPEC.json`` (standard library
+Run by :mod:`autograder.isolation.launch` as ``python -I -S watchdog.py SPEC.json`` (standard library
 only), detached from the kernel's process tree so that the engine's clean-up of stray
 processes never mistakes it for one. Every ``poll_seconds`` it walks the tree under the
 job's root process (the launcher's pid: bwrap, or the kernel without a sandbox) and
@@ -178,7 +178,7 @@ def over(policy: WatchdogPolicy, s: Sample):
 def stop_then_kill(find, rounds: int = 20) -> int:
     """SIGSTOP what ``find()`` lists, round after round until it lists nothing new, then SIGKILL
     them all; returns how many. A stopped process cannot fork, so a fork bomb cannot refill the
-    process table faster than it is emptied. (Also used by autograder.sandbox.kill_strays.)"""
+    process table faster than it is emptied. (Also used by autograder.isolation.sandbox.kill_strays.)"""
     stopped = set()
     for _ in range(rounds):
         new = [p for p in find() if p not in stopped and p != os.getpid()]

@@ -2,16 +2,16 @@
 
 Run by jupyter_client as the sandboxed kernelspec's argv
 (``python -I -S launch.py SPEC.json CONNECTION_FILE``), outside the sandbox, with only the
-standard library so it starts in milliseconds. SPEC (written by autograder.sandbox) holds:
+standard library so it starts in milliseconds. SPEC (written by autograder.isolation.sandbox) holds:
 
 - ``procs_files``: cgroup.procs files to write our pid to (children inherit the group);
 - ``rlimits``: resource name -> soft and hard limit (never RLIMIT_AS: it breaks ``import torch``);
-- ``watchdog`` (optional): the fields of :class:`autograder.watchdog.WatchdogPolicy` except
+- ``watchdog`` (optional): the fields of :class:`autograder.isolation.watchdog.WatchdogPolicy` except
   ``root_pid`` and ``verdict``, plus ``script`` and ``verdict_dir``: a watchdog is started on
   this pid, writing ``verdict_dir/watchdog-<pid>.json`` if it kills;
 - ``count_tasks`` (optional): replace ``{nproc}`` in argv by the number of tasks this user
   runs now plus this allowance (RLIMIT_NPROC where the kernel counts every process of the
-  user, see :mod:`autograder.enforcement`);
+  user, see :mod:`autograder.isolation.enforcement`);
 - ``oom_score_adj`` (optional): written to /proc/self/oom_score_adj, so that if the machine
   runs out of memory anyway (a watchdog that polled too late) its OOM killer takes the
   student's kernel first, not the instructor's Jupyter server or the grader; raising it

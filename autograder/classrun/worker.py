@@ -4,7 +4,7 @@ A job payload is self-contained JSON-friendly data: the submission's notebooks a
 instructor's source notebooks travel as bytes, so a worker (a local process or a Dask
 worker on another machine) needs only this package installed, never the course folder.
 :func:`grade_payload` writes them into a private temporary directory, calls
-:func:`autograder.engine.grade_submission` on that throwaway copy, and returns the result
+:func:`autograder.grading.engine.grade_submission` on that throwaway copy, and returns the result
 as a dict together with the autograded notebooks' text; the directory is then deleted.
 Whatever happens inside, it returns a result: an exception in the engine becomes status
 ``error`` with the traceback's last line as the reason.
@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from autograder.course import Course, Submission
-from autograder.limits import SandboxPolicy
+from autograder.grading.limits import SandboxPolicy
 
 
 class WorkerUnfit(RuntimeError):
@@ -41,12 +41,12 @@ def build_payload(course: Course, sub: Submission, limits, sandbox, code: dict |
                   sources: dict | None = None, files: dict | None = None) -> dict:
     """The job for one submission: its top-level ``.ipynb`` files and the assignment's sources.
 
-    limits, sandbox : the :class:`~autograder.limits.Limits` and the
-        :class:`~autograder.limits.SandboxPolicy` (or a bool for its ``enabled``).
-    code : :func:`autograder.preflight.code_fingerprints` of the client; a worker whose own
+    limits, sandbox : the :class:`~autograder.grading.limits.Limits` and the
+        :class:`~autograder.grading.limits.SandboxPolicy` (or a bool for its ``enabled``).
+    code : :func:`autograder.classrun.preflight.code_fingerprints` of the client; a worker whose own
         copy differs refuses the job (:class:`WorkerUnfit`).
     sources : notebook name -> bytes of the source notebooks as graded (default: read from
-        the source folder); :func:`autograder.gradebook.graded_sources` gives nbgrader's.
+        the source folder); :func:`autograder.reporting.gradebook.graded_sources` gives nbgrader's.
     files : relative path -> bytes placed beside the notebook (:mod:`autograder.nbconfig`).
     """
     notebooks = {}
@@ -92,7 +92,8 @@ def check_fit(payload: dict) -> None:
     global _loaded_checks
     import sys
 
-    from autograder import preflight, sandbox
+    from autograder.classrun import preflight
+    from autograder.isolation import sandbox
 
     expected = payload.get("code")
     if expected:
@@ -105,7 +106,7 @@ def check_fit(payload: dict) -> None:
         if _loaded_checks is not None and _loaded_checks != here["checks"]:
             for name in [m for m in sys.modules if m.startswith("autograder.checks.") and m != "autograder.checks.base"]:
                 del sys.modules[name]
-            from autograder import engine
+            from autograder.grading import engine
 
             engine._source_cache.clear()
         _loaded_checks = here["checks"]
@@ -118,7 +119,7 @@ def check_fit(payload: dict) -> None:
 
 def _empty_result(assignment: str, student: str, status: str, reason: str) -> dict:
     """A result with no grades, as JSON (a GradeResult's own fields, nothing spelled by hand)."""
-    from autograder.grades import GradeResult
+    from autograder.grading.grades import GradeResult
 
     return GradeResult(assignment, student, status, reasons=[reason]).to_dict()
 
@@ -130,9 +131,9 @@ def lost_result(assignment: str, student: str, status: str, reason: str) -> dict
 
 def grade_payload(payload: dict) -> dict:
     """Grade one job (see the module docstring); returns ``{"result", "autograded_notebooks"}``."""
-    from autograder.engine import grade_submission
-    from autograder.grades import GradeJob
-    from autograder.limits import Limits
+    from autograder.grading.engine import grade_submission
+    from autograder.grading.grades import GradeJob
+    from autograder.grading.limits import Limits
 
     started = time.monotonic()
     check_fit(payload)  # WorkerUnfit: the client sends the job elsewhere

@@ -2,13 +2,13 @@
 
 The mechanisms, tried in this order (the first that works is used for every job of a run):
 
-1. **cgroup v2 / v1**, created directly (:mod:`autograder.cgroup`): root, or a user given a
+1. **cgroup v2 / v1**, created directly (:mod:`autograder.isolation.cgroup`): root, or a user given a
    writable subtree. ``memory.max`` with no swap, ``pids.max``, CPU quota, OOM kills counted.
-2. **systemd scope** (:mod:`autograder.systemd`): a regular user on a cgroup v2 machine run by
+2. **systemd scope** (:mod:`autograder.isolation.systemd`): a regular user on a cgroup v2 machine run by
    systemd; a transient ``systemd-run --user --scope`` per kernel with MemoryMax and TasksMax.
 3. **rlimits + watchdog**: everywhere else (containers, machines without systemd, a user
    without a systemd instance). Memory: RLIMIT_DATA on every process (what torch needs was
-   measured, see :class:`FallbackPolicy`) and :mod:`autograder.watchdog` killing the job past
+   measured, see :class:`FallbackPolicy`) and :mod:`autograder.isolation.watchdog` killing the job past
    ``memory_bytes`` of resident memory. Processes: RLIMIT_NPROC set *inside* the sandbox's
    user namespace, where Linux (5.14 on) counts only the job's own processes, so a busy
    instructor account cannot make an honest submission fail; on older kernels and without a
@@ -28,10 +28,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import cgroup as cgroups
-from autograder import systemd
-from autograder.limits import MiB
-from autograder.memguard import MEMORY_EXIT
+from autograder.isolation import cgroup as cgroups
+from autograder.isolation import systemd
+from autograder.grading.limits import MiB
+from autograder.isolation.memguard import MEMORY_EXIT
 
 LINE_PREFIX = "limits per job:"
 _systemd_cache = None
@@ -126,7 +126,7 @@ def choose(sandbox: bool = True) -> Enforcement:
         mem = "memory.max, no swap" if kind == "v2" else "memory.limit_in_bytes, no swap"
         return Enforcement(f"cgroup {kind}", mem, f"cgroup {kind} pids.max", why)
     if os.geteuid() == 0 and sandbox:
-        # Run as root, the sandbox starts as nobody (autograder.sandbox.drop_ids), who has no
+        # Run as root, the sandbox starts as nobody (autograder.isolation.sandbox.drop_ids), who has no
         # user manager to ask for a scope; root without a cgroup falls back to the watchdog.
         ok, sd_why = False, "not used as root (the sandbox starts as an unprivileged user)"
     else:
@@ -153,14 +153,14 @@ def _nproc_phrase(sandbox: bool) -> str:
 
 @dataclass
 class JobLimits:
-    """What :func:`autograder.sandbox.prepare` applies to one job."""
+    """What :func:`autograder.isolation.sandbox.prepare` applies to one job."""
 
     cgroup: object = None                        # JobCgroup, SystemdScope or None
     rlimits: dict = field(default_factory=dict)  # set by the launcher, outside the sandbox
     inner_nproc: str | None = None               # RLIMIT_NPROC set inside the sandbox ("{nproc}": by the launcher)
     launch: dict = field(default_factory=dict)   # extra launcher spec: watchdog, count_tasks, prefix
     enforced: list = field(default_factory=list)
-    memguard: bool = False                       # a MemoryError stops the kernel (autograder.memguard)
+    memguard: bool = False                       # a MemoryError stops the kernel (autograder.isolation.memguard)
 
 
 def plan_job(limits, root: Path, sandbox: bool) -> JobLimits:

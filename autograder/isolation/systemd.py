@@ -77,7 +77,7 @@ def prefix(limits, base: str) -> list:
 
 
 class SystemdScope:
-    """The scopes of one job's kernels, with the interface of :class:`autograder.cgroup.JobCgroup`."""
+    """The scopes of one job's kernels, with the interface of :class:`autograder.isolation.cgroup.JobCgroup`."""
 
     kind = "systemd scope"
     procs_files: list = []

@@ -2,15 +2,15 @@
 
 The steps, each a small module:
 
-1. :mod:`autograder.validate` reads the file (empty, not JSON, not a notebook -> "malformed");
-2. :mod:`autograder.restore` rebuilds it around the source notebook's cells (nothing of the
+1. :mod:`autograder.grading.validate` reads the file (empty, not JSON, not a notebook -> "malformed");
+2. :mod:`autograder.grading.restore` rebuilds it around the source notebook's cells (nothing of the
    source's graded cells -> "wrong-assignment"; edited, deleted, moved, duplicated test
    cells or changed metadata -> "tampered", restored so honest code keeps its points);
-3. :mod:`autograder.shortcuts` finds uses of rnnlab's reference implementations;
-4. :func:`autograder.kernel.run_notebook` runs it in a kernel under the :class:`Limits` and
+3. :mod:`autograder.grading.shortcuts` finds uses of rnnlab's reference implementations;
+4. :func:`autograder.grading.kernel.run_notebook` runs it in a kernel under the :class:`Limits` and
    the :class:`SandboxPolicy` (restarts and replays included: "crashed" / "timeout") and
    returns what happened;
-5. :mod:`autograder.scoring` turns the raw hidden-check results into points outside the
+5. :mod:`autograder.grading.scoring` turns the raw hidden-check results into points outside the
    kernel;
 6. the autograded notebook is written to ``job.output_dir``.
 
@@ -34,16 +34,16 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import sandbox as sandboxes
+from autograder.isolation import sandbox as sandboxes
 from autograder.checks.base import load_forbidden
-from autograder.grades import CaseMessage, CellGrade, GradeJob, GradeResult, worst
-from autograder.kernel import run_notebook
-from autograder.limits import Limits, SandboxPolicy
-from autograder.restore import load_source, restore
+from autograder.grading.grades import CaseMessage, CellGrade, GradeJob, GradeResult, worst
+from autograder.grading.kernel import run_notebook
+from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.grading.restore import load_source, restore
 from autograder.runtime import case_to_wire
-from autograder.scoring import GraderFailure, cases_by_check, score_cell
-from autograder.shortcuts import scan_notebook
-from autograder.validate import read_submission
+from autograder.grading.scoring import GraderFailure, cases_by_check, score_cell
+from autograder.grading.shortcuts import scan_notebook
+from autograder.grading.validate import read_submission
 
 __all__ = ["GradeJob", "GradeResult", "Limits", "SandboxPolicy", "grade_submission"]
 

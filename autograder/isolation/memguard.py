@@ -1,13 +1,13 @@
 """Imported inside the student's kernel under the rlimit fallback: a refused allocation stops it.
 
-Without a cgroup, RLIMIT_DATA (see :mod:`autograder.enforcement`) makes an allocation past the
+Without a cgroup, RLIMIT_DATA (see :mod:`autograder.isolation.enforcement`) makes an allocation past the
 bound fail with MemoryError instead of an out-of-memory kill. A MemoryError that reaches the
 top of a cell then ends the kernel with :data:`MEMORY_EXIT`, so the engine reports it like
 any other memory kill ("killed for using more than N MiB") and restarts the kernel, as a
 cgroup's OOM kill would. A MemoryError the code catches itself (or one raised inside a hidden
 check's probe, which records it as that case's failure) does not stop the kernel.
 
-The kernelspec runs ``import autograder.memguard as g; g.install()`` (IPKernelApp.exec_lines); the
+The kernelspec runs ``import autograder.isolation.memguard as g; g.install()`` (IPKernelApp.exec_lines); the
 student's code can undo it, which only turns its own memory kill into a MemoryError traceback.
 """
 import os

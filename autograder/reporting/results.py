@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autograder.course import Course, find_submissions, notebook_stem
-from autograder.journal import Journal, JournalRecord
+from autograder.classrun.journal import Journal, JournalRecord
 
-# Statuses that only this module produces (the engine's are in autograder.grades).
+# Statuses that only this module produces (the engine's are in autograder.grading.grades).
 NOT_SUBMITTED = "not-submitted"
 NOT_GRADED = "not-graded"
 CHANGED = "changed-since-grading"
@@ -108,7 +108,7 @@ def _gradebook_scores(course: Course, assignment: str):
         return scores, students, grade_cells
     from nbgrader.api import MissingEntry
 
-    from autograder.gradebook import open_gradebook
+    from autograder.reporting.gradebook import open_gradebook
 
     with open_gradebook(course) as gb:
         students = [s.id for s in gb.students]
@@ -138,10 +138,10 @@ def _gradebook_scores(course: Course, assignment: str):
 def _cells_from_record(record: JournalRecord | dict, grade_cells: dict) -> list[CellScore]:
     """The cells a journal record will have once merged, for a record not merged yet.
 
-    Uses the rule :func:`autograder.gradebook.merge` applies, so that a written answer shows
+    Uses the rule :func:`autograder.reporting.gradebook.merge` applies, so that a written answer shows
     as pending before the merge exactly as after it.
     """
-    from autograder.gradebook import needs_manual_grade
+    from autograder.reporting.gradebook import needs_manual_grade
 
     if isinstance(record, dict):
         record = JournalRecord.from_dict(record)

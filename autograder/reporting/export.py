@@ -1,6 +1,6 @@
 """``rnngrade export``: the grades CSV and the per-test pass-rate CSV.
 
-``grades.csv`` has one row per student and assignment (see :mod:`autograder.results`:
+``grades.csv`` has one row per student and assignment (see :mod:`autograder.reporting.results`:
 students with no submission, refused folders, ungraded and failed submissions included,
 each with its status and reason). Scores come from the gradebook, so a score a grader
 gave or changed in formgrader is the one exported:
@@ -28,7 +28,7 @@ import io
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem
-from autograder.results import Row, class_rows
+from autograder.reporting.results import Row, class_rows
 
 GRADE_COLUMNS = ["assignment", "student", "status", "points", "max_points", "manual",
                  "pending_manual_points", "reasons", "flags", "graded_at", "checksum"]
@@ -101,7 +101,7 @@ def per_test_stats(rows: list[Row]) -> list[dict]:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    from autograder.journal import atomic_write_text
+    from autograder.classrun.journal import atomic_write_text
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -27,7 +27,7 @@ from autograder.course import Course
 # Code the kernel imports from each package; the checks are instructor-only (never mounted).
 _KERNEL_PROBE = r"""
 import json, sys
-from autograder.preflight import fingerprint
+from autograder.classrun.preflight import fingerprint
 from autograder.runtime import hidden_check
 import autograder, rnnlab
 {extra}
@@ -103,8 +103,8 @@ def check_course_copies(course: Course, assignment: str, code: dict | None = Non
 
 def check_sources(course: Course, assignment: str) -> bool:
     """Load every hidden check the assignment's source notebooks call; True if any uses torch."""
-    from autograder.restore import load_source
-    from autograder.scoring import cases_by_check
+    from autograder.grading.restore import load_source
+    from autograder.grading.scoring import cases_by_check
 
     torch = False
     for path in sorted((course.source / assignment).glob("*.ipynb")):
@@ -124,7 +124,7 @@ _kernel_checked: dict = {}
 def check_kernel(sandbox: bool, torch: bool = False, code: dict | None = None) -> None:
     """Start Python as a grading kernel starts and check that it imports the grader's
     runtime and ``rnnlab`` (the same files); once per process for each setting."""
-    from autograder.sandbox import run_python
+    from autograder.isolation.sandbox import run_python
 
     code = code or grader_code()
     key = (sandbox, torch, code["autograder"], code["rnnlab"])
