@@ -213,6 +213,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="report what would happen, write nothing")
     p.set_defaults(func=cmd_collect)
 
+    _add_grade_parser(sub, common)
+
+    p = sub.add_parser("feedback", parents=[common], help="write per-student HTML feedback (no hidden tests)")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", parents=[common], help="write grades.csv and tests.csv")
+    p.add_argument("--assignment", action="append", default=[], metavar="A",
+                   help="only these assignments (default: all)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: the current folder)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", parents=[common], help="one HTML page on a grading run, for the instructor")
+    p.add_argument("assignment")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="output file (default: <course>/.rnngrade/<assignment>/report.html)")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def _add_grade_parser(sub, common) -> None:
+    """``rnngrade grade``: its options are the fields of GradeOptions and of Limits."""
     p = sub.add_parser("grade", parents=[common], help="grade new and changed submissions of an assignment")
     p.add_argument("assignment")
     p.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
@@ -232,24 +255,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "timeout + 120 s; a backstop, the engine enforces the limits itself)")
     add_limit_flags(p)
     p.set_defaults(func=cmd_grade)
-
-    p = sub.add_parser("feedback", parents=[common], help="write per-student HTML feedback (no hidden tests)")
-    p.add_argument("assignment")
-    p.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
-    p.set_defaults(func=cmd_feedback)
-
-    p = sub.add_parser("export", parents=[common], help="write grades.csv and tests.csv")
-    p.add_argument("--assignment", action="append", default=[], metavar="A",
-                   help="only these assignments (default: all)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: the current folder)")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("report", parents=[common], help="one HTML page on a grading run, for the instructor")
-    p.add_argument("assignment")
-    p.add_argument("--out", default=None, metavar="FILE",
-                   help="output file (default: <course>/.rnngrade/<assignment>/report.html)")
-    p.set_defaults(func=cmd_report)
-    return parser
 
 
 def main(argv=None) -> int:

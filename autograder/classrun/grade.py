@@ -30,7 +30,6 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from autograder.reporting import gradebook
 from autograder.course import Course, Rejected, Submission, find_submissions

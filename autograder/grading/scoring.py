@@ -67,20 +67,31 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list, outputs=(
         grade.messages.append(CaseMessage("test cell", False, run.note if run and run.note else "this test cell was not run"))
         return grade
     if not test.checks:
-        # Plain nbgrader tests: the cell passes when neither part raised. The hidden block of
-        # nbgrader's "### BEGIN HIDDEN TESTS" runs as its own execution, and its assertions
-        # count as much as the visible ones (ignoring them gave free points).
-        hidden = run.hidden
-        visible_ok = run.status == "ok" and not run.error
-        hidden_ok = hidden is None or (hidden.status == "ok" and not hidden.error)
-        passed = visible_ok and hidden_ok
-        why = "passed" if passed else _failure(run) if not visible_ok else f"hidden tests: {_failure(hidden)}"
-        grade.points = test.points if passed else 0.0
-        if passed:
-            grade.points, why = partial_credit(outputs, test.points)
-        grade.status = "passed" if passed and grade.points == test.points else "partial" if grade.points > 0 else "failed"
-        grade.messages.append(CaseMessage("tests", passed and (grade.points > 0 or test.points == 0), why))
-        return grade
+        return _score_plain(test, run, grade, outputs)
+    return _score_hidden(test, run, checks, charged, tampered, grade)
+
+
+def _score_plain(test, run, grade: CellGrade, outputs) -> CellGrade:
+    """A cell without hidden checks (plain nbgrader tests): it passes when neither part raised.
+
+    The hidden block of nbgrader's "### BEGIN HIDDEN TESTS" runs as its own execution, and
+    its assertions count as much as the visible ones (ignoring them gave free points).
+    """
+    hidden = run.hidden
+    visible_ok = run.status == "ok" and not run.error
+    hidden_ok = hidden is None or (hidden.status == "ok" and not hidden.error)
+    passed = visible_ok and hidden_ok
+    why = "passed" if passed else _failure(run) if not visible_ok else f"hidden tests: {_failure(hidden)}"
+    grade.points = test.points if passed else 0.0
+    if passed:
+        grade.points, why = partial_credit(outputs, test.points)
+    grade.status = "passed" if passed and grade.points == test.points else "partial" if grade.points > 0 else "failed"
+    grade.messages.append(CaseMessage("tests", passed and (grade.points > 0 or test.points == 0), why))
+    return grade
+
+
+def _score_hidden(test, run, checks, charged, tampered, grade: CellGrade) -> CellGrade:
+    """A cell with hidden checks: its cases' weights, and one case for failed visible tests."""
     hidden = run.hidden
     passed_weight = total = 0.0
     if hidden is None or _has_visible_part(test):
@@ -103,26 +114,7 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list, outputs=(
                             f"runtime in the sandbox ({hidden.error[0]}: {hidden.error[1]})")
     for key in test.checks:
         check, cases = checks[key]
-        payloads = [p for p in run.results if isinstance(p, dict)
-                    and p.get("assignment") == key[0] and p.get("check") == key[1]]
-        results = {}
-        if hidden_failed:
-            if payloads:
-                tampered.append(f"test cell {test.grade_id!r} failed after showing a result for check {key[1]!r}: "
-                                "the result was shown by the submission's own code and was ignored")
-            why = _failure(hidden) if hidden is not None else _failure(run)
-            grade.messages.append(CaseMessage(key[1], False, f"the hidden checks stopped: {why}"))
-        elif len(payloads) > 1:
-            tampered.append(f"test cell {test.grade_id!r} reported check {key[1]!r} {len(payloads)} times: its results were ignored")
-        elif payloads:
-            results = _decode_results(payloads[0].get("results"))
-        else:
-            # hidden_check either reports or raises: a clean hidden part without a report means
-            # the student's code patched the runtime or the display machinery.
-            tampered.append(f"test cell {test.grade_id!r} ran without error but check {key[1]!r} reported nothing "
-                            "(was autograder.runtime or IPython's display patched?)")
-            grade.messages.append(CaseMessage(key[1], False, "the hidden check reported nothing: the checker was tampered with",
-                                              hidden=True))
+        results = _check_results(test, run, key, hidden_failed, tampered, grade)
         fraction, rows = evaluate(check, results, cases)
         for case, (name, weight, passed, message) in zip(cases, rows):
             if case.func in charged:
@@ -134,6 +126,30 @@ def score_cell(test, run, checks: dict, charged: dict, tampered: list, outputs=(
     grade.points = round(test.points * fraction, 6)
     grade.status = "passed" if fraction == 1.0 else "partial" if fraction > 0 else "failed"
     return grade
+
+
+def _check_results(test, run, key, hidden_failed: bool, tampered: list, grade: CellGrade) -> dict:
+    """The decoded results the hidden block reported for check ``key`` ({} when none count)."""
+    payloads = [p for p in run.results if isinstance(p, dict)
+                and p.get("assignment") == key[0] and p.get("check") == key[1]]
+    if hidden_failed:
+        if payloads:
+            tampered.append(f"test cell {test.grade_id!r} failed after showing a result for check {key[1]!r}: "
+                            "the result was shown by the submission's own code and was ignored")
+        why = _failure(run.hidden) if run.hidden is not None else _failure(run)
+        grade.messages.append(CaseMessage(key[1], False, f"the hidden checks stopped: {why}"))
+    elif len(payloads) > 1:
+        tampered.append(f"test cell {test.grade_id!r} reported check {key[1]!r} {len(payloads)} times: its results were ignored")
+    elif payloads:
+        return _decode_results(payloads[0].get("results"))
+    else:
+        # hidden_check either reports or raises: a clean hidden part without a report means
+        # the student's code patched the runtime or the display machinery.
+        tampered.append(f"test cell {test.grade_id!r} ran without error but check {key[1]!r} reported nothing "
+                        "(was autograder.runtime or IPython's display patched?)")
+        grade.messages.append(CaseMessage(key[1], False, "the hidden check reported nothing: the checker was tampered with",
+                                          hidden=True))
+    return {}
 
 
 def partial_credit(outputs, points: float) -> tuple:

@@ -162,25 +162,8 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
         raise ValueError(f"notebook_name must be a plain file name, got {notebook_name!r}")
     sandbox = SandboxPolicy.of(sandbox).enabled
     files = check_files(files or {}, notebook_name, limits)
-    base = base_dir or os.environ.get("RNNGRADE_TMP") or tempfile.gettempdir()
-    root = Path(tempfile.mkdtemp(prefix="rng-", dir=base))
-    os.chmod(root, 0o700)
-    run_dir = root / "run"
-    run_dir.mkdir(mode=0o700)
-    (root / "nb.ipynb").write_bytes(notebook_bytes)
-    (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
-    for i, (rel, data) in enumerate(files.items()):
-        (root / f"file-{i}").write_bytes(data)
-    job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
-    if sandbox and drop_ids() is not None:
-        job.owner = drop_ids()
-        closed = [str(d) for d in root.parents if not d.stat().st_mode & 0o001]
-        if closed:
-            shutil.rmtree(root, ignore_errors=True)
-            raise RuntimeError(f"the sandbox's user {job.owner[0]} cannot reach the job folder under {closed[0]} "
-                               "(no search permission for others): set RNNGRADE_TMP to a folder like /tmp")
-        os.chmod(root, 0o711)  # traversable, not listable: bwrap binds the run dir below it
-        os.chown(run_dir, *job.owner)
+    job = _job_dir(notebook_bytes, cases, files, sandbox, base_dir)
+    root = job.root
     try:
         planned = enforcement.plan_job(limits, root, sandbox)
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
@@ -201,21 +184,51 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
         if job.owner is not None:
             spec["drop_to"] = list(job.owner)
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
-        kernel_dir = root / "kernels" / job.kernel_name
-        kernel_dir.mkdir(parents=True)
-        kernelspec = {
-            "argv": [sys.executable, "-I", "-S", str(Path(__file__).with_name("launch.py")),
-                     str(root / "launch.json"), "{connection_file}"],
-            "display_name": "rnngrade sandbox", "language": "python",
-            # SIGINT from jupyter_client would hit the launcher's process group, never the kernel
-            # behind bwrap; an interrupt_request message reaches it.
-            "interrupt_mode": "message", "env": env,
-        }
-        (kernel_dir / "kernel.json").write_text(json.dumps(kernelspec), encoding="utf-8")
+        _write_kernelspec(job, env)
     except BaseException:
         job.cleanup()
         raise
     return job
+
+
+def _job_dir(notebook_bytes: bytes, cases: dict, files: dict, sandbox: bool, base_dir) -> KernelJob:
+    """A private job directory holding the notebook, the case inputs and the extra files;
+    the run directory is handed to the sandbox's host user when the grader is root."""
+    base = base_dir or os.environ.get("RNNGRADE_TMP") or tempfile.gettempdir()
+    root = Path(tempfile.mkdtemp(prefix="rng-", dir=base))
+    os.chmod(root, 0o700)
+    run_dir = root / "run"
+    run_dir.mkdir(mode=0o700)
+    (root / "nb.ipynb").write_bytes(notebook_bytes)
+    (root / CASES_NAME).write_text(json.dumps(cases), encoding="utf-8")
+    for i, (rel, data) in enumerate(files.items()):
+        (root / f"file-{i}").write_bytes(data)
+    job = KernelJob(root, run_dir, [str(root / "kernels")], "rnngrade", sandbox)
+    if sandbox and drop_ids() is not None:
+        job.owner = drop_ids()
+        closed = [str(d) for d in root.parents if not d.stat().st_mode & 0o001]
+        if closed:
+            shutil.rmtree(root, ignore_errors=True)
+            raise RuntimeError(f"the sandbox's user {job.owner[0]} cannot reach the job folder under {closed[0]} "
+                               "(no search permission for others): set RNNGRADE_TMP to a folder like /tmp")
+        os.chmod(root, 0o711)  # traversable, not listable: bwrap binds the run dir below it
+        os.chown(run_dir, *job.owner)
+    return job
+
+
+def _write_kernelspec(job: KernelJob, env: dict) -> None:
+    """The kernelspec whose argv runs :mod:`autograder.isolation.launch` on ``launch.json``."""
+    kernel_dir = job.root / "kernels" / job.kernel_name
+    kernel_dir.mkdir(parents=True)
+    kernelspec = {
+        "argv": [sys.executable, "-I", "-S", str(Path(__file__).with_name("launch.py")),
+                 str(job.root / "launch.json"), "{connection_file}"],
+        "display_name": "rnngrade sandbox", "language": "python",
+        # SIGINT from jupyter_client would hit the launcher's process group, never the kernel
+        # behind bwrap; an interrupt_request message reaches it.
+        "interrupt_mode": "message", "env": env,
+    }
+    (kernel_dir / "kernel.json").write_text(json.dumps(kernelspec), encoding="utf-8")
 
 
 def check_files(files: dict, notebook_name: str, limits) -> dict:
@@ -303,6 +316,20 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or grade with sandbox=False")
     scratch = str(int(limits.scratch_bytes))
+    m = _system_mounts(scratch)
+    _work_mounts(m, job, notebook_name, files, scratch)
+    inner = [*enforcement.inner_command(_venv_python()), inner_nproc] if inner_nproc else []
+    env = []
+    for key, value in _sandbox_env(limits).items():
+        env += ["--setenv", key, value]
+    return [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv", *env,
+            # The skeleton bwrap builds (/, /work, /home...) is a tmpfs: make it read-only too.
+            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args(memguard=memguard)]
+
+
+def _system_mounts(scratch: str) -> _Mounts:
+    """Read-only system, Python and the course packages (checks hidden), scratch tmpfs."""
     m = _Mounts()
     m.add("--ro-bind", "/usr", "/usr", dest="/usr")
     for name in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
@@ -333,6 +360,11 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
             m.add("--ro-bind", pkg, pkg, dest=pkg)
     checks = str(_package_dir("autograder") / "checks")
     m.args += ["--perms", "0555", "--size", "4096", "--tmpfs", checks, "--remount-ro", checks]
+    return m
+
+
+def _work_mounts(m: _Mounts, job: KernelJob, notebook_name: str, files, scratch: str) -> None:
+    """The job's run dir, the home tmpfs and the work dir: the notebook, the cases, the files."""
     m.add("--bind", str(job.run_dir), str(job.run_dir), dest=str(job.run_dir))
     m.add("--perms", "0755", "--size", scratch, "--tmpfs", HOME, dest=HOME)
     m.args += ["--perms", "0755", "--dir", WORK,
@@ -350,14 +382,6 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
                 m.args += ["--perms", "0755", "--dir", d]
         # A copy (like nbgrader's in autograded/), writable so the notebook may update it.
         m.args += ["--perms", "0644", "--file", f"@fd{i + 2}", dest]
-    inner = [*enforcement.inner_command(_venv_python()), inner_nproc] if inner_nproc else []
-    env = []
-    for key, value in _sandbox_env(limits).items():
-        env += ["--setenv", key, value]
-    return [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv", *env,
-            # The skeleton bwrap builds (/, /work, /home...) is a tmpfs: make it read-only too.
-            *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args(memguard=memguard)]
 
 
 def stray_processes(root_pid: int, sandboxed: bool) -> list:

@@ -126,25 +126,7 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
         earned += points
         if c is not None and c.pending:
             pending += max_points
-            shown = f"<span class='pending'>awaiting manual grading ({_points(points)} of {_points(max_points)})</span>"
-            result = "awaiting manual grading"
-        else:
-            shown = f"{_points(points)} / {_points(max_points)}"
-            result = "graded by hand" if c is not None and c.manual else g.get("status", "")
-        details = []
-        for m in g.get("messages", []):
-            hidden = is_hidden_case(m)
-            mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
-            label = ("hidden case " if hidden else "") + m["name"]
-            text = redact(m.get("message", ""), secret_lines, hidden)
-            details.append(f"<p>{e(label)}: {mark}</p><pre>{e(text)}</pre>")
-        if c is not None and c.comment:
-            details.append(f"<p>Comment from your grader:</p><pre>{e(c.comment)}</pre>")
-        if c is not None and c.pending:
-            details.append("<p>A written answer: a grader will score it by hand.</p>"
-                           if c.cell_type == "markdown" else
-                           "<p>The automatic grader could not score this cell: a grader will score it by hand.</p>")
-        rows.append(f"<tr><td>{e(gid)}</td><td>{shown}</td><td>{e(result)}</td><td>{''.join(details)}</td></tr>")
+        rows.append(_row(gid, g, c, points, max_points, secret_lines))
 
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              f"<title>Feedback: {e(record['assignment'])} / {e(notebook)}</title><style>{_CSS}</style></head><body>",
@@ -153,15 +135,7 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
     if pending:
         parts.append("<p class='pending'>This score is not final: the points awaiting manual grading "
                      "are not counted yet. This page will be updated once they are graded.</p>")
-    status = res["status"]
-    if status != "graded" or res.get("reasons"):
-        parts.append(f"<div class='status'><p>Grading status: <b>{e(status)}</b></p><ul>")
-        parts += [f"<li>{e(redact(r, secret_lines, True))}</li>" for r in res.get("reasons", [])]
-        parts.append("</ul></div>")
-    if res.get("flags"):
-        parts.append("<p>Notes from the grader:</p><ul>")
-        parts += [f"<li>{e(redact(f, secret_lines, True))}</li>" for f in res["flags"]]
-        parts.append("</ul>")
+    parts += _status(res, secret_lines)
     parts.append("<table><thead><tr><th>Test or answer</th><th>Points</th><th>Result</th><th>Details</th></tr></thead><tbody>")
     parts += rows
     parts.append("</tbody></table>")
@@ -176,6 +150,46 @@ def render(record: dict, notebook: str, secret_lines: set[str], assignment_title
                  "expected values and code are not shown here. A failed hidden case names the "
                  "kind of input: test your function on such inputs yourself.</p></body></html>")
     return "".join(parts)
+
+
+def _row(gid, g: dict, c: CellScore | None, points, max_points, secret_lines) -> str:
+    """One table row: a graded cell's points, result and messages (redacted)."""
+    e = html.escape
+    if c is not None and c.pending:
+        shown = f"<span class='pending'>awaiting manual grading ({_points(points)} of {_points(max_points)})</span>"
+        result = "awaiting manual grading"
+    else:
+        shown = f"{_points(points)} / {_points(max_points)}"
+        result = "graded by hand" if c is not None and c.manual else g.get("status", "")
+    details = []
+    for m in g.get("messages", []):
+        hidden = is_hidden_case(m)
+        mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
+        label = ("hidden case " if hidden else "") + m["name"]
+        text = redact(m.get("message", ""), secret_lines, hidden)
+        details.append(f"<p>{e(label)}: {mark}</p><pre>{e(text)}</pre>")
+    if c is not None and c.comment:
+        details.append(f"<p>Comment from your grader:</p><pre>{e(c.comment)}</pre>")
+    if c is not None and c.pending:
+        details.append("<p>A written answer: a grader will score it by hand.</p>"
+                       if c.cell_type == "markdown" else
+                       "<p>The automatic grader could not score this cell: a grader will score it by hand.</p>")
+    return f"<tr><td>{e(gid)}</td><td>{shown}</td><td>{e(result)}</td><td>{''.join(details)}</td></tr>"
+
+
+def _status(res: dict, secret_lines) -> list[str]:
+    """The grading status with its reasons (unless plainly graded), and the grader's notes."""
+    e, parts = html.escape, []
+    status = res["status"]
+    if status != "graded" or res.get("reasons"):
+        parts.append(f"<div class='status'><p>Grading status: <b>{e(status)}</b></p><ul>")
+        parts += [f"<li>{e(redact(r, secret_lines, True))}</li>" for r in res.get("reasons", [])]
+        parts.append("</ul></div>")
+    if res.get("flags"):
+        parts.append("<p>Notes from the grader:</p><ul>")
+        parts += [f"<li>{e(redact(f, secret_lines, True))}</li>" for f in res["flags"]]
+        parts.append("</ul>")
+    return parts
 
 
 def write_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
