@@ -29,9 +29,9 @@ do the input projection and the weight gradients for all steps at once.
 
 import numpy as np
 
-from ._validate import as_array, check_choice, check_params, check_positive_int, check_same, check_shape
+from ._validate import (as_array, check_choice, check_params, check_positive_int, check_same,
+                        check_sequence, check_shape)
 from .activations import _INPLACE, ACTIVATIONS
-from .rnn import _check_sequence
 
 __all__ = ["init_jordan_params", "jordan_step_forward", "jordan_step_backward", "jordan_forward",
            "jordan_backward", "OUTPUTS"]
@@ -203,7 +203,7 @@ def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
     """
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
     check_choice("output", output, OUTPUTS)
-    x = _check_sequence(x)
+    x = check_sequence(x)
     T, N, D = x.shape
     params, H, K = _check_params(params, x)
     y0 = np.zeros((N, K)) if y0 is None else _check_output("y0", y0, x, K, batch_axis=1)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ._validate import as_array, check_positive_int, check_shape
 from .activations import _sigmoid_
-from .rnn import _check_params, _check_sequence, _check_state
+from ._validate import check_cell_params, check_sequence, check_state
 
 __all__ = ["init_lstm_params", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"]
 
@@ -147,9 +147,9 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     """
     x = as_array("x", x, dims="(N, D)", finite=True)
     N, D = x.shape
-    params, H = _check_params(params, D, gates=4, x=x)
-    h_prev = _check_state("h_prev", h_prev, x, H, batch_axis=0)
-    c_prev = _check_state("c_prev", c_prev, x, H, batch_axis=0)
+    params, H = check_cell_params(params, D, gates=4, x=x)
+    h_prev = check_state("h_prev", h_prev, x, H, batch_axis=0)
+    c_prev = check_state("c_prev", c_prev, x, H, batch_axis=0)
     W_ih, W_hh, b = _internal(params, H)
     xw = x @ W_ih.T
     xw += b
@@ -209,11 +209,11 @@ def lstm_forward(x, h0, params, c0=None):
     cache : dict for :func:`lstm_backward`, with ``c (T, N, H)`` the cell states and
         ``gates`` a dict i, f, g, o of ``(T, N, H)`` arrays (views, for plotting)
     """
-    x = _check_sequence(x)
+    x = check_sequence(x)
     T, N, D = x.shape
-    params, H = _check_params(params, D, gates=4, x=x)
-    h0 = np.zeros((N, H)) if h0 is None else _check_state("h0", h0, x, H, batch_axis=1)
-    c0 = np.zeros((N, H)) if c0 is None else _check_state("c0", c0, x, H, batch_axis=1)
+    params, H = check_cell_params(params, D, gates=4, x=x)
+    h0 = np.zeros((N, H)) if h0 is None else check_state("h0", h0, x, H, batch_axis=1)
+    c0 = np.zeros((N, H)) if c0 is None else check_state("c0", c0, x, H, batch_axis=1)
     W_ih, W_hh, b = _internal(params, H)
     xw = np.dot(x.reshape(T * N, D), W_ih.T).reshape(T, N, 4 * H)  # all steps in one product
     xw += b
