@@ -186,7 +186,12 @@ def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
     """Run a Jordan network over a sequence: the step of :func:`jordan_step_forward` for t = 0 .. T-1.
 
     ``h[t] = f(x[t] @ W_ih.T + b_ih + y[t-1] @ W_yh.T + b_hh)``, ``z[t] = h[t] @ W_hy.T + b_y``,
-    ``y[t] = out(z[t])``, with ``y[-1] = y0``.
+    ``y[t] = out(z[t])``, with ``y[-1] = y0``. Equivalent to::
+
+        y_prev = y0
+        for t in range(T):
+            y_prev, _ = jordan_step_forward(x[t], y_prev, params, nonlinearity, output)
+            y[t] = y_prev
 
     Parameters
     ----------
@@ -226,6 +231,13 @@ def jordan_backward(dy, cache):
     """Backpropagation through time for :func:`jordan_forward` (equations in the module docstring).
 
     The gradient carried back is the one on the fed-back output: ``g_t = dy[t] + da_{t+1} @ W_yh``.
+    Equivalent to::
+
+        dy_carry = zeros
+        for t in reversed(range(T)):
+            dx[t], dy_carry, g = jordan_step_backward(dy[t] + dy_carry, step_cache[t])
+            grads += g
+        dy0 = dy_carry
 
     Parameters
     ----------

@@ -194,7 +194,14 @@ def lstm_forward(x, h0, params, c0=None):
     """Run an LSTM over a whole sequence: the step of :func:`lstm_step_forward` for t = 0 .. T-1.
 
     ``c_t = f_t * c_{t-1} + i_t * g_t``, ``h_t = o_t * tanh(c_t)`` from ``h_{-1} = h0``,
-    ``c_{-1} = c0``, with the gates i, f, g, o of the module docstring.
+    ``c_{-1} = c0``, with the gates i, f, g, o of the module docstring. Equivalent to::
+
+        h_prev, c_prev = h0, c0
+        for t in range(T):
+            h_prev, c_prev, _ = lstm_step_forward(x[t], h_prev, c_prev, params)
+            h[t], c[t] = h_prev, c_prev
+
+    (one matrix product for all the input terms ``x @ W_ih.T`` makes it faster).
 
     Parameters
     ----------
@@ -234,7 +241,14 @@ def lstm_backward(dh, cache):
     """Backpropagation through time for :func:`lstm_forward` (``c0`` is a constant input).
 
     Two gradients are carried back, on ``h[t-1]`` (``da_t @ W_hh``) and on ``c[t-1]``
-    (``dc_t * f_t``); the per-step equations are in the module docstring.
+    (``dc_t * f_t``); the per-step equations are in the module docstring. Equivalent to::
+
+        dh_carry, dc_carry = zeros, zeros
+        for t in reversed(range(T)):
+            dx[t], dh_carry, dc_carry, g = lstm_step_backward(dh[t] + dh_carry, dc_carry,
+                                                              step_cache[t])
+            grads += g
+        dh0 = dh_carry
 
     Parameters
     ----------
