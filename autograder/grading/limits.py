@@ -66,10 +66,7 @@ class Limits:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Limits":
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown limits {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(cls)]}")
-        return cls(**data)
+        return _from_dict(cls, data, "limits")
 
 
 @dataclass(frozen=True)
@@ -104,8 +101,13 @@ class SandboxPolicy:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SandboxPolicy":
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown sandbox settings {sorted(unknown)}; "
-                             f"known: {[f.name for f in dataclasses.fields(cls)]}")
-        return cls(**data)
+        return _from_dict(cls, data, "sandbox settings")
+
+
+def _from_dict(cls, data: dict, what: str):
+    """``cls(**data)``; a ValueError naming the unknown keys and the known ones."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {what} {sorted(unknown)}; known: {known}")
+    return cls(**data)
