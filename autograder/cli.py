@@ -11,7 +11,7 @@ Subcommands (each a thin layer over one module):
 
 Every subcommand takes ``--course DIR`` (default ``.``), the nbgrader course root holding
 ``nbgrader_config.py``. Limits of one grading job are flags of ``grade`` generated from
-:class:`autograder.grading.limits.Limits`, with its defaults.
+:class:`autograder.limits.Limits`, with its defaults.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 EXIT_USAGE, EXIT_NO_SANDBOX, EXIT_NO_MEMORY_LIMIT, EXIT_INCOMPLETE = 2, 3, 4, 5
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
@@ -54,7 +54,7 @@ def _size(text: str) -> int:
 
 
 def add_limit_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("limits of one grading job (defaults from autograder.grading.limits.Limits)")
+    group = parser.add_argument_group("limits of one grading job (defaults from autograder.limits.Limits)")
     helps = _limit_help()
     for f in dataclasses.fields(Limits):
         flag = "--" + f.name.replace("_", "-")
@@ -103,7 +103,7 @@ def cmd_collect(args) -> int:
         collector.from_nbgrader_tree(Path(source))
     collector.save_renames()
     if not args.dry_run:
-        from autograder.classrun.journal import atomic_write_text
+        from autograder.journal import atomic_write_text
 
         atomic_write_text(collector.course.state / "collect-report.json", collector.report.to_json())
     print("\n".join(collector.report.lines()))
@@ -113,8 +113,8 @@ def cmd_collect(args) -> int:
 def cmd_grade(args) -> int:
     from autograder.isolation import sandbox
     from autograder.classrun.grade import grade_assignment
-    from autograder.classrun.journal import atomic_write_text
-    from autograder.grading.limits import SandboxPolicy
+    from autograder.journal import atomic_write_text
+    from autograder.limits import SandboxPolicy
 
     course = _course(args)
     use_sandbox = not args.no_sandbox

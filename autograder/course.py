@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.intake.ids import is_safe
+from autograder.ids import is_safe
 
 STATE_DIR = ".rnngrade"
 

@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     from autograder.course import Course
     from autograder.classrun.grade import commit_many
     from autograder.reporting.gradebook import merge, place_autograded
-    from autograder.classrun.journal import Journal
+    from autograder.journal import Journal
     from autograder.release import release_all
 
     with tempfile.TemporaryDirectory(prefix="bench-merge-") as tmp:

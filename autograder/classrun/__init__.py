@@ -1,2 +1,2 @@
-"""Grading a class: the crash-safe run, its journal, the preflight checks, local worker
-pools and Dask workers."""
+"""Grading a class: the crash-safe run (its options, planning and batching), the preflight
+checks, local worker pools and Dask workers; results are journaled in autograder.journal."""

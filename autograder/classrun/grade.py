@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 from autograder.reporting import gradebook
 from autograder.course import Course, Rejected, Submission, find_submissions
-from autograder.classrun.journal import Journal
-from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.journal import Journal
+from autograder.limits import Limits, SandboxPolicy
 from autograder.classrun.worker import build_payload, lost_result, retry_result
 
 
@@ -199,7 +199,7 @@ class GradeOptions:
 
     limits : what one submission may use (``Execute.timeout`` and friends from
         ``nbgrader_config.py`` are applied where no flag set them).
-    sandbox : how each kernel is isolated (:class:`~autograder.grading.limits.SandboxPolicy`).
+    sandbox : how each kernel is isolated (:class:`~autograder.limits.SandboxPolicy`).
     workers : local worker processes (default: the CPU count, at most one per job).
     force : grade again what is already graded and merged.
     students : only these students (ValueError naming any without a submission).

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from autograder.course import Course, Submission
-from autograder.grading.limits import SandboxPolicy
+from autograder.limits import SandboxPolicy
 
 
 class WorkerUnfit(RuntimeError):
@@ -41,8 +41,8 @@ def build_payload(course: Course, sub: Submission, limits, sandbox, code: dict |
                   sources: dict | None = None, files: dict | None = None) -> dict:
     """The job for one submission: its top-level ``.ipynb`` files and the assignment's sources.
 
-    limits, sandbox : the :class:`~autograder.grading.limits.Limits` and the
-        :class:`~autograder.grading.limits.SandboxPolicy` (or a bool for its ``enabled``).
+    limits, sandbox : the :class:`~autograder.limits.Limits` and the
+        :class:`~autograder.limits.SandboxPolicy` (or a bool for its ``enabled``).
     code : :func:`autograder.classrun.preflight.code_fingerprints` of the client; a worker whose own
         copy differs refuses the job (:class:`WorkerUnfit`).
     sources : notebook name -> bytes of the source notebooks as graded (default: read from
@@ -119,7 +119,7 @@ def check_fit(payload: dict) -> None:
 
 def _empty_result(assignment: str, student: str, status: str, reason: str) -> dict:
     """A result with no grades, as JSON (a GradeResult's own fields, nothing spelled by hand)."""
-    from autograder.grading.grades import GradeResult
+    from autograder.grades import GradeResult
 
     return GradeResult(assignment, student, status, reasons=[reason]).to_dict()
 
@@ -132,8 +132,8 @@ def lost_result(assignment: str, student: str, status: str, reason: str) -> dict
 def grade_payload(payload: dict) -> dict:
     """Grade one job (see the module docstring); returns ``{"result", "autograded_notebooks"}``."""
     from autograder.grading.engine import grade_submission
-    from autograder.grading.grades import GradeJob
-    from autograder.grading.limits import Limits
+    from autograder.grades import GradeJob
+    from autograder.limits import Limits
 
     started = time.monotonic()
     check_fit(payload)  # WorkerUnfit: the client sends the job elsewhere

@@ -36,9 +36,9 @@ import nbformat
 
 from autograder.isolation import sandbox as sandboxes
 from autograder.checks.base import load_forbidden
-from autograder.grading.grades import CaseMessage, CellGrade, GradeJob, GradeResult, worst
+from autograder.grades import CaseMessage, CellGrade, GradeJob, GradeResult, worst
 from autograder.grading.kernel import run_notebook
-from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.limits import Limits, SandboxPolicy
 from autograder.grading.restore import load_source, restore
 from autograder.runtime import case_to_wire
 from autograder.grading.scoring import GraderFailure, cases_by_check, score_cell

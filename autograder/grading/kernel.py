@@ -30,8 +30,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from autograder.isolation import sandbox as sandboxes
 from autograder.grading.executor import CellRun, Executor
-from autograder.grading.grades import worst
-from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.grades import worst
+from autograder.limits import Limits, SandboxPolicy
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3

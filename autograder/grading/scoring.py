@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from autograder.checks.base import evaluate, load_checks
 from autograder.grading.executor import split_hidden
-from autograder.grading.grades import CaseMessage, CellGrade
+from autograder.grades import CaseMessage, CellGrade
 from autograder.runtime import result_from_wire
 
 

@@ -8,7 +8,7 @@ Two sources, each walked without following links:
   ``<student>_<assignment>_<notebook>.ipynb`` for a multi-notebook assignment), loose or
   inside ``.zip`` archives (read with :mod:`autograder.intake.safezip`).
 
-Student ids pass through :func:`autograder.intake.ids.sanitise`; a renamed id is reported with
+Student ids pass through :func:`autograder.ids.sanitise`; a renamed id is reported with
 its reason. Nothing is dropped silently: every file ends up either in ``submitted/`` or
 in ``.rnngrade/unmatched/`` (a copy, named by its content hash) with a line in the report
 saying why. A submission that replaces a different earlier one keeps the earlier copy under
@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.intake.ids import InvalidStudentId, sanitise
-from autograder.classrun.journal import atomic_write_bytes, atomic_write_text
+from autograder.ids import InvalidStudentId, sanitise
+from autograder.journal import atomic_write_bytes, atomic_write_text
 from autograder.intake.safezip import ZipLimits, ZipRefused, iter_zip
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20

@@ -142,7 +142,7 @@ def probe():
 
 
 def _probe():
-    from autograder.grading.limits import Limits
+    from autograder.limits import Limits
 
     errors = []
     for kind, make in (("v2", _create_v2), ("v1", _create_v1)):

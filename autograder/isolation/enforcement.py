@@ -30,7 +30,7 @@ from pathlib import Path
 
 from autograder.isolation import cgroup as cgroups
 from autograder.isolation import systemd
-from autograder.grading.limits import MiB
+from autograder.limits import MiB
 from autograder.isolation.memguard import MEMORY_EXIT
 
 LINE_PREFIX = "limits per job:"

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from autograder.isolation import cgroup as cgroups
 from autograder.isolation import enforcement
-from autograder.grading.limits import SandboxPolicy
+from autograder.limits import SandboxPolicy
 
 HOME = "/home/student"
 WORK = f"{HOME}/work"
@@ -150,7 +150,7 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
             base_dir: str | None = None, files: dict | None = None) -> KernelJob:
     """Write the job directory and the kernelspec for one notebook (nothing is started yet).
 
-    sandbox : a :class:`~autograder.grading.limits.SandboxPolicy` (or a bool for its ``enabled``).
+    sandbox : a :class:`~autograder.limits.SandboxPolicy` (or a bool for its ``enabled``).
     notebook_name : file name of the notebook copy placed in the work directory.
     cases : the JSON-ready case inputs (autograder.runtime reads them via RNNGRADE_CASES).
     base_dir : where job directories go; short, since ipc socket paths must stay < 108 bytes.
@@ -446,7 +446,7 @@ def run_python(code: str, sandbox: bool = True, timeout: float = 60) -> subproce
 
     Raises RuntimeError when bubblewrap is missing, OSError / TimeoutExpired as subprocess does.
     """
-    from autograder.grading.limits import Limits
+    from autograder.limits import Limits
 
     root = Path(tempfile.mkdtemp(prefix="rng-probe-"))
     try:

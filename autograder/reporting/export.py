@@ -101,7 +101,7 @@ def per_test_stats(rows: list[Row]) -> list[dict]:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    from autograder.classrun.journal import atomic_write_text
+    from autograder.journal import atomic_write_text
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

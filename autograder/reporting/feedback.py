@@ -30,13 +30,13 @@ import re
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem
-from autograder.grading.grades import CaseMessage
-from autograder.classrun.journal import atomic_write_text
+from autograder.grades import CaseMessage
+from autograder.journal import atomic_write_text
 from autograder.reporting.results import CellScore, class_rows
 
 def is_hidden_case(message: dict) -> bool:
     """Whether a result message (as JSON) belongs to a hidden check's case: its ``hidden``
-    flag, read as :meth:`autograder.grading.grades.CaseMessage.from_dict` reads every message."""
+    flag, read as :meth:`autograder.grades.CaseMessage.from_dict` reads every message."""
     return CaseMessage.from_dict(message).hidden
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"

@@ -157,7 +157,7 @@ def merge_many(course: Course, items) -> None:
     committing cost more than a record's own rows: a class streaming back from a cluster is
     merged in batches so that the client keeps up with the workers.
 
-    ``record["result"]`` is a :class:`autograder.grading.grades.GradeResult` as a dict: its
+    ``record["result"]`` is a :class:`autograder.grades.GradeResult` as a dict: its
     ``grades`` map a key to ``{"notebook", "grade_id", "points", "max_points", ...}``.
     A grade cell with no result scores 0 (the notebook was missing or unreadable), except
     when the grader itself failed (status ``error``): then the cell is left unscored and

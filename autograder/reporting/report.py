@@ -17,7 +17,7 @@ from pathlib import Path
 
 from autograder.course import Course
 from autograder.reporting.export import per_test_stats
-from autograder.classrun.journal import atomic_write_text
+from autograder.journal import atomic_write_text
 from autograder.reporting.results import NOT_SUBMITTED, Row, class_rows
 
 

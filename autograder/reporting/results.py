@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autograder.course import Course, find_submissions, notebook_stem
-from autograder.classrun.journal import Journal, JournalRecord
+from autograder.journal import Journal, JournalRecord
 
-# Statuses that only this module produces (the engine's are in autograder.grading.grades).
+# Statuses that only this module produces (the engine's are in autograder.grades).
 NOT_SUBMITTED = "not-submitted"
 NOT_GRADED = "not-graded"
 CHANGED = "changed-since-grading"

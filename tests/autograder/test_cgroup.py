@@ -3,7 +3,7 @@
 import os
 
 from autograder.isolation.cgroup import JobCgroup, _create_v2
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 
 def _fake_v2_parent(tmp_path, controllers="memory pids cpu"):

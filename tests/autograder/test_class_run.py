@@ -14,7 +14,7 @@ import pytest
 from autograder.intake.collect import Collector
 from autograder.course import Course, find_submissions
 from autograder.classrun.grade import grade_assignment
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.reporting.report import render
 from autograder.synthetic import write_class
 from autograder.classrun.worker import build_payload, grade_payload

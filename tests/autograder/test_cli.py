@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 
 from autograder import cli
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 
 def test_every_limit_is_a_flag_with_its_default_in_the_help(capsys):

@@ -5,7 +5,7 @@ from autograder.course import Course, find_submissions
 from autograder.classrun.distributed import run_on_dask
 from autograder.classrun.worker import build_payload
 from autograder.classrun.grade import grade_assignment
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.synthetic import write_class
 
 from conftest import gradebook_rows, journal_points

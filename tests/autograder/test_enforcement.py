@@ -11,7 +11,7 @@ import pytest
 
 from autograder.isolation import cgroup, enforcement, sandbox, systemd
 from autograder.isolation.enforcement import FALLBACK, Enforcement, choose, memory_death, plan_job
-from autograder.grading.limits import Limits, MiB
+from autograder.limits import Limits, MiB
 
 LIMITS = Limits(memory_bytes=512 * MiB, max_processes=64, file_size_bytes=8 * MiB)
 

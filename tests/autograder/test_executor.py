@@ -5,7 +5,7 @@ import queue
 import nbformat
 
 from autograder.grading.executor import Executor
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.runtime import RESULT_MIME
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.course import Course, find_submissions
 from autograder.reporting.export import export
-from autograder.classrun.journal import Journal
+from autograder.journal import Journal
 
 
 def _grade(grade_id, points, max_points, cases):

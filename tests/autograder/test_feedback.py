@@ -9,7 +9,7 @@ from autograder.checks.base import Result
 from autograder.checks.fixture import CHECKS
 from autograder.course import Course
 from autograder.reporting.feedback import hidden_lines, redact, render, write_feedback
-from autograder.classrun.journal import Journal
+from autograder.journal import Journal
 
 from conftest import FIXTURE_COURSE
 
@@ -109,7 +109,7 @@ def test_hidden_flag_decides_and_old_records_fall_back_to_the_name():
 
 
 def test_scored_hidden_cases_carry_the_flag():
-    from autograder.grading.grades import CaseMessage, GradeResult
+    from autograder.grades import CaseMessage, GradeResult
 
     msg = CaseMessage("add: batch of 3", False, "wrong", hidden=True)
     again = GradeResult.from_dict({"assignment": "a", "student": "s", "grades": {"t": {"notebook": "n", "grade_id": "t", "points": 0.0,

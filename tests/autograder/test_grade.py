@@ -7,7 +7,7 @@ import pytest
 
 from autograder.course import Course
 from autograder.classrun.grade import CourseBusy, course_lock, grade_assignment
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.synthetic import write_class
 
 from conftest import gradebook_rows, journal_points

@@ -60,7 +60,7 @@ def test_place_autograded_swaps_the_folder_whole(released_course):
 @pytest.mark.slow
 def test_a_submission_without_a_notebook_removes_the_stale_autograded_one(released_course):
     from autograder.classrun.grade import commit
-    from autograder.classrun.journal import Journal
+    from autograder.journal import Journal
 
     course = Course.from_root(released_course)
     journal = Journal(course, "fixture")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.intake.ids import SAFE_ID, InvalidStudentId, sanitise
+from autograder.ids import SAFE_ID, InvalidStudentId, sanitise
 
 
 @pytest.mark.parametrize("raw", ["alice", "bob.smith", "s-123_x", "A1"])

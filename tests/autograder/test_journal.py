@@ -1,10 +1,10 @@
-"""Unit tests of autograder.classrun.journal: atomic records, and their parse into a typed record."""
+"""Unit tests of autograder.journal: atomic records, and their parse into a typed record."""
 
 import json
 from types import SimpleNamespace
 
-from autograder.grading.grades import CaseMessage, CellGrade, GradeResult
-from autograder.classrun.journal import Journal, JournalRecord, atomic_write_text
+from autograder.grades import CaseMessage, CellGrade, GradeResult
+from autograder.journal import Journal, JournalRecord, atomic_write_text
 
 
 def _journal(tmp_path) -> Journal:

@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.classrun.grade import GradeOptions
-from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.limits import Limits, SandboxPolicy
 
 
 def test_a_policy_is_read_from_itself_its_dict_or_a_bool():

@@ -20,7 +20,7 @@ from autograder import cli
 from autograder.isolation import sandbox
 from autograder.course import Course
 from autograder.classrun.grade import grade_assignment
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 
 REPO = Path(__file__).resolve().parents[2]
 A1 = "a1_rnn_cell"
@@ -184,7 +184,7 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
 def test_a_result_not_yet_in_the_gradebook_shows_the_same_waiting_points(a1_course, capsys):
     # A run killed between journaling a result and merging it: until the next run merges it,
     # feedback and export must still count the written answers (as the merge will).
-    from autograder.classrun.journal import Journal
+    from autograder.journal import Journal
     from autograder.reporting.results import class_rows
 
     journal = Journal(a1_course, A1)

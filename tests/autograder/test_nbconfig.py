@@ -78,7 +78,7 @@ def test_a_python_kernelspec_maps_onto_the_sandbox_kernel_and_another_language_i
 
 
 def test_grading_settings_map_onto_limits_and_the_rest_are_named(tmp_path):
-    from autograder.grading.limits import Limits
+    from autograder.limits import Limits
 
     (tmp_path / "nbgrader_config.py").write_text(
         "c = get_config()\nc.Execute.timeout = 7\nc.LimitOutput.max_lines = 50\n"

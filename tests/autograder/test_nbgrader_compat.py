@@ -9,7 +9,7 @@ import pytest
 
 from autograder.course import Course
 from autograder.classrun.grade import grade_assignment
-from autograder.grading.limits import Limits
+from autograder.limits import Limits
 from autograder.synthetic import write_class
 
 

@@ -293,7 +293,7 @@ def graded(tmp_path_factory):
     """{scenario name: (nbgrader's gradebook entries, rnngrade's, seconds of each tool)}."""
     from autograder.course import Course
     from autograder.classrun.grade import grade_assignment
-    from autograder.grading.limits import Limits
+    from autograder.limits import Limits
 
     base = tmp_path_factory.mktemp("differential")
     out = {}

@@ -58,7 +58,7 @@ def test_report_says_when_nothing_awaits_manual_grading(class_course):
 
 
 def test_report_shows_the_limits_line_the_jobs_recorded(class_course):
-    from autograder.classrun.journal import Journal
+    from autograder.journal import Journal
 
     journal = Journal(class_course, "fixture")
     record = journal.read("alice")

@@ -1,4 +1,4 @@
-"""Tests of autograder.isolation.sandbox, autograder.isolation.cgroup and autograder.grading.limits."""
+"""Tests of autograder.isolation.sandbox, autograder.isolation.cgroup and autograder.limits."""
 
 import subprocess
 import time
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.isolation import cgroup, sandbox
-from autograder.grading.limits import GiB, Limits, MiB
+from autograder.limits import GiB, Limits, MiB
 
 REPO = Path(sandbox.__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_available_probe_starts_bwrap_quickly():
 
 @pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../x", "nb.ipynb", "rnngrade-cases.json", ""])
 def test_extra_files_cannot_leave_the_work_directory_or_hide_the_notebook(rel):
-    from autograder.grading.limits import Limits
+    from autograder.limits import Limits
     from autograder.isolation.sandbox import check_files
 
     with pytest.raises(ValueError, match="extra file path"):
@@ -103,7 +103,7 @@ def test_extra_files_cannot_leave_the_work_directory_or_hide_the_notebook(rel):
 
 
 def test_extra_files_must_fit_in_the_sandbox():
-    from autograder.grading.limits import Limits
+    from autograder.limits import Limits
     from autograder.isolation.sandbox import check_files
 
     limits = Limits(scratch_bytes=1000)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograder.isolation import enforcement, sandbox, systemd
-from autograder.grading.limits import Limits, MiB
+from autograder.limits import Limits, MiB
 
 LIMITS = Limits(memory_bytes=512 * MiB, max_processes=64, cell_timeout=10, notebook_timeout=40)
 

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from autograder.classrun import worker
-from autograder.grading.grades import GradeResult
-from autograder.grading.limits import Limits, SandboxPolicy
+from autograder.grades import GradeResult
+from autograder.limits import Limits, SandboxPolicy
 
 
 def _submission(tmp_path) -> SimpleNamespace:

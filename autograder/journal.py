@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.grading.grades import GradeResult
+from autograder.grades import GradeResult
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644, durable: bool = True) -> None:
