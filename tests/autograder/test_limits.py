@@ -14,9 +14,11 @@ def test_a_policy_is_read_from_itself_its_dict_or_a_bool():
     assert SandboxPolicy().enabled is True
 
 
-@pytest.mark.parametrize("bad, words", [(None, "sandbox must be"), ("yes", "sandbox must be"),
-                                        ({"network": True}, "unknown sandbox settings ['network']"),
-                                        ({"enabled": 1}, "enabled must be True or False")])
+@pytest.mark.parametrize("bad, words", [
+    (None, "sandbox must be"), ("yes", "sandbox must be"),
+    ({"network": True}, "unknown sandbox settings ['network']"),
+    ({"enabled": 1}, "enabled must be True or False"),
+])
 def test_a_bad_policy_is_refused_with_its_name(bad, words):
     with pytest.raises(ValueError) as err:
         SandboxPolicy.of(bad)

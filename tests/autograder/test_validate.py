@@ -1,4 +1,4 @@
-"""Unit tests of autograder.grading.validate: every bad file is a status and a reason, never an error."""
+"""Unit tests of autograder.grading.validate: a bad file is a status and a reason."""
 
 import hashlib
 import os

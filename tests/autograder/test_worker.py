@@ -1,4 +1,4 @@
-"""Unit tests of autograder.classrun.worker: the job as plain data, and what comes back in every case."""
+"""Unit tests of autograder.classrun.worker: the job as plain data, what comes back."""
 
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,25 +22,30 @@ def _submission(tmp_path) -> SimpleNamespace:
 
 def test_payload_carries_top_level_notebooks_limits_and_the_policy(tmp_path):
     limits = Limits(cell_timeout=7)
-    payload = worker.build_payload(None, _submission(tmp_path), limits, SandboxPolicy(enabled=False),
+    payload = worker.build_payload(None, _submission(tmp_path), limits,
+                                   SandboxPolicy(enabled=False),
                                    sources={"a1.ipynb": b"src"}, files={"d.csv": b"1"})
     assert payload["notebooks"] == {"a1.ipynb": b"{notebook}"}
     assert Limits.from_dict(payload["limits"]) == limits
     assert SandboxPolicy.of(payload["sandbox"]) == SandboxPolicy(enabled=False)
-    assert (payload["sources"], payload["files"]) == ({"a1.ipynb": b"src"}, {"d.csv": b"1"})
-    assert worker.build_payload(None, _submission(tmp_path / "b"), limits, True,
-                                sources={})["sandbox"] == SandboxPolicy().to_dict()
+    assert payload["sources"] == {"a1.ipynb": b"src"}
+    assert payload["files"] == {"d.csv": b"1"}
+    other = worker.build_payload(None, _submission(tmp_path / "b"), limits, True,
+                                 sources={})
+    assert other["sandbox"] == SandboxPolicy().to_dict()
 
 
 def test_a_lost_job_is_an_empty_result_of_the_engines_own_shape():
     lost = worker.lost_result("a1", "ann", "error", "the worker died")
     result = GradeResult.from_dict(lost["result"])
-    assert (result.status, result.reasons, result.grades) == ("error", ["the worker died"], {})
+    assert (result.status, result.grades) == ("error", {})
+    assert result.reasons == ["the worker died"]
     assert set(lost["result"]) == set(GradeResult("a1", "ann").to_dict())
     assert worker.retry_result("scheduler lost") == {"retry": "scheduler lost"}
 
 
-def test_an_engine_failure_becomes_an_error_result_and_the_copy_is_deleted(tmp_path, monkeypatch):
+def test_an_engine_failure_is_an_error_result_and_the_copy_is_deleted(tmp_path,
+                                                                       monkeypatch):
     from autograder.grading import engine
 
     seen = []
@@ -50,19 +55,27 @@ def test_an_engine_failure_becomes_an_error_result_and_the_copy_is_deleted(tmp_p
         raise RuntimeError("engine bug")
 
     monkeypatch.setattr(engine, "grade_submission", boom)
-    payload = worker.build_payload(None, _submission(tmp_path), Limits(), False, sources={"a1.ipynb": b"s"})
+    made = []
+    mkdtemp = worker.tempfile.mkdtemp
+    monkeypatch.setattr(worker.tempfile, "mkdtemp",
+                        lambda **kw: made.append(mkdtemp(**kw)) or made[-1])
+    payload = worker.build_payload(None, _submission(tmp_path), Limits(), False,
+                                   sources={"a1.ipynb": b"s"})
     out = worker.grade_payload(payload)
     assert seen == [(b"{notebook}", SandboxPolicy(enabled=False))]
-    assert out["result"]["status"] == "error" and "engine bug" in out["result"]["reasons"][0]
-    assert out["autograded_notebooks"] == {} and "worker_total" in out["result"]["timings"]
-    assert not list(Path(worker.tempfile.gettempdir()).glob("rnngrade-job-*/submission/a1.ipynb"))
+    assert out["result"]["status"] == "error"
+    assert "engine bug" in out["result"]["reasons"][0]
+    assert out["autograded_notebooks"] == {}
+    assert "worker_total" in out["result"]["timings"]
+    assert len(made) == 1 and not Path(made[0]).exists(), "the copy is deleted"
 
 
 def test_a_worker_with_other_code_is_unfit(monkeypatch):
     from autograder.classrun import preflight
 
-    monkeypatch.setattr(worker, "_loaded_checks", None)  # restored after: no reload of the checks
-    monkeypatch.setattr(preflight, "code_fingerprints", lambda: {"autograder": "x", "rnnlab": "y", "checks": "z"})
+    here = {"autograder": "x", "rnnlab": "y", "checks": "z"}
+    monkeypatch.setattr(worker, "_loaded_checks", None)  # restored after: no reload
+    monkeypatch.setattr(preflight, "code_fingerprints", lambda: dict(here))
     with pytest.raises(worker.WorkerUnfit, match="other autograder code"):
-        worker.check_fit({"code": {"autograder": "other", "rnnlab": "y", "checks": "z"}, "sandbox": False})
-    worker.check_fit({"code": {"autograder": "x", "rnnlab": "y", "checks": "z"}, "sandbox": False})
+        worker.check_fit({"code": dict(here, autograder="other"), "sandbox": False})
+    worker.check_fit({"code": dict(here), "sandbox": False})
