@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 
 from autograder.reporting import gradebook
 from autograder.course import Course, Rejected, Submission, find_submissions
-from autograder.journal import Journal
+from autograder.grades import GradeResult
+from autograder.journal import Journal, JournalRecord
 from autograder.limits import Limits, SandboxPolicy
 from autograder.classrun.worker import build_payload, lost_result, retry_result
 
@@ -92,21 +93,21 @@ class RunSummary:
         how = f" ({self.workers})" if self.workers else ""
         out = [f"{self.assignment}: graded {n} submission(s) in {self.seconds:.1f} s{rate}{how}; "
                f"{self.skipped} unchanged, {len(self.merged_only)} merged from an interrupted run"]
+        results = [JournalRecord.from_dict(r).result for r in self.graded]
         by_status = {}
-        for r in self.graded:
-            by_status.setdefault(r["result"]["status"], []).append(r)
+        for res in results:
+            by_status.setdefault(res.status, []).append(res)
         out.append("status: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(by_status.items())) if by_status else "status: -")
-        problems = [r for r in self.graded if r["result"]["status"] != "graded"]
+        problems = [res for res in results if res.status != "graded"]
         if problems:
             out.append(f"{len(problems)} submission(s) need attention:")
-            for r in sorted(problems, key=lambda r: (r["result"]["status"], r["student"])):
-                res = r["result"]
-                out.append(f"  {r['student']}: {res['status']} ({_points(res)}) - " + "; ".join(res.get("reasons") or ["no reason given"]))
-        flagged = [r for r in self.graded if r["result"]["status"] == "graded" and r["result"].get("flags")]
+            for res in sorted(problems, key=lambda res: (res.status, res.student)):
+                out.append(f"  {res.student}: {res.status} ({_points(res)}) - " + "; ".join(res.reasons or ["no reason given"]))
+        flagged = [res for res in results if res.status == "graded" and res.flags]
         if flagged:
             out.append(f"{len(flagged)} graded submission(s) with flags:")
-            for r in flagged:
-                out.append(f"  {r['student']}: " + "; ".join(r["result"]["flags"]))
+            for res in flagged:
+                out.append(f"  {res.student}: " + "; ".join(res.flags))
         for rej in self.rejected:
             out.append(f"  not graded: {rej.path}: {rej.reason}")
         if self.retry:
@@ -117,8 +118,8 @@ class RunSummary:
         return out
 
 
-def _points(result: dict) -> str:
-    return f"{result.get('points', 0):g}/{result.get('max_points', 0):g} points"
+def _points(result: GradeResult) -> str:
+    return f"{result.points:g}/{result.max_points:g} points"
 
 
 def plan(journal: Journal, submissions: list[Submission], force: bool, students: set[str] | None) -> Plan:
@@ -127,7 +128,7 @@ def plan(journal: Journal, submissions: list[Submission], force: bool, students:
         record = journal.read(sub.student)
         wanted = force or (students is not None and sub.student in students)
         # A grader failure (status error) is not a grade: a plain rerun grades it again.
-        failed = record is not None and (record.get("result") or {}).get("status") == "error"
+        failed = record is not None and JournalRecord.from_dict(record).result.status == "error"
         if not wanted and not failed and record is not None and record.get("checksum") == sub.checksum:
             if record.get("merged"):
                 p.done.append(sub)

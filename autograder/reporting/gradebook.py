@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.course import Course, notebook_stem, venv_bin_on_path
+from autograder.journal import JournalRecord
 
 
 @contextlib.contextmanager
@@ -157,8 +158,8 @@ def merge_many(course: Course, items) -> None:
     committing cost more than a record's own rows: a class streaming back from a cluster is
     merged in batches so that the client keeps up with the workers.
 
-    ``record["result"]`` is a :class:`autograder.grades.GradeResult` as a dict: its
-    ``grades`` map a key to ``{"notebook", "grade_id", "points", "max_points", ...}``.
+    ``record`` is a journal record as JSON, parsed here into a
+    :class:`autograder.journal.JournalRecord` (its ``result`` a ``GradeResult``).
     A grade cell with no result scores 0 (the notebook was missing or unreadable), except
     when the grader itself failed (status ``error``): then the cell is left unscored and
     marked for manual grading, so the instructor sees it rather than a silent zero.
@@ -189,11 +190,10 @@ def merge_many(course: Course, items) -> None:
             del gb.db.commit
 
 
-def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> None:
-    student, assignment = record["student"], record["assignment"]
-    result = record["result"]
-    status = result["status"]
-    scored = {(notebook_stem(g["notebook"]), g["grade_id"]): g for g in result.get("grades", {}).values()}
+def _merge_record(gb, course: Course, data: dict, original_id: str | None) -> None:
+    record = JournalRecord.from_dict(data)
+    student, assignment, status = record.student, record.assignment, record.result.status
+    scored = {(notebook_stem(g.notebook), g.grade_id): g for g in record.result.grades.values()}
     extra = {"lms_user_id": original_id} if original_id else {}
     gb.update_or_create_student(student, **extra)
     timestamp = _read_timestamp(course.submission_dir(student, assignment))
@@ -207,7 +207,7 @@ def _merge_record(gb, course: Course, record: dict, original_id: str | None) -> 
             # A grader failure (status error) is never a score, whatever it recorded.
             got = scored.get((nb.name, grade.name)) if status != "error" else None
             if got is not None:
-                grade.auto_score = float(got["points"])
+                grade.auto_score = float(got.points)
                 grade.needs_manual_grade = False
             elif answers is not None and grade.name in answers:
                 # A graded answer, as nbgrader's SaveAutoGrades: left as released, 0 points;
