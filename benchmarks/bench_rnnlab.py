@@ -5,6 +5,8 @@ of ``sum(h * dh)`` with respect to the input, the initial state and every weight
 autograd). Each entry is the median of ``--repeats`` timed runs after ``--warmup`` untimed
 ones, the two sides alternating run by run so that load from other processes falls on both.
 Targets: rnnlab/torch <= 1.5 at (T, N, D, H) = (50, 32, 64, 128) and < 1.0 at (200, 8, 16, 32).
+The attention rows (additive and scaled dot product over S = T source steps of width H,
+a query (N, H), gradients of ``sum(context * dc)``) are timed for information only.
 
     python benchmarks/bench_rnnlab.py [--repeats 15] [--warmup 3] [--strict]
 
@@ -24,6 +26,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from rnnlab.attention import (additive_attention_backward,  # noqa: E402
+                              additive_attention_forward, dot_attention_backward,
+                              dot_attention_forward, init_additive_params)
 from rnnlab.gru import gru_backward, gru_forward, init_gru_params  # noqa: E402
 from rnnlab.lstm import init_lstm_params, lstm_backward, lstm_forward  # noqa: E402
 from rnnlab.rnn import init_rnn_params, rnn_backward, rnn_forward  # noqa: E402
@@ -92,6 +97,43 @@ def _cases(T, N, D, H, seed=0):
             "GRU": (numpy_gru, torch_run(gru_module, None))}
 
 
+def _attention_cases(T, N, D, H, seed=0):
+    """(rnnlab run, torch run) for additive and scaled dot-product attention, S = T."""
+    rng = np.random.default_rng(seed)
+    keys = rng.normal(size=(T, N, H))
+    query, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    mask = np.ones((T, N))
+    mask[T // 2:, ::2] = 0.0                                  # half the columns padded
+    params = init_additive_params(H, H, H, seed=seed)
+    kt, qt, dct, mt = (torch.tensor(a) for a in (keys, query, dc, mask))
+    pt = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+
+    def numpy_additive():
+        _, _, cache = additive_attention_forward(query, keys, params, mask)
+        return additive_attention_backward(dc, cache)
+
+    def numpy_dot():
+        _, _, cache = dot_attention_forward(query, keys, mask, scaled=True)
+        return dot_attention_backward(dc, cache)
+
+    def torch_run(kind):
+        def run():
+            k, q = kt.clone().requires_grad_(True), qt.clone().requires_grad_(True)
+            if kind == "additive":
+                for p in pt.values():
+                    p.grad = None
+                scores = torch.tanh(q @ pt["W_q"].T + k @ pt["W_k"].T) @ pt["v"]
+            else:
+                scores = (k * q).sum(-1) / H ** 0.5
+            w = torch.softmax(scores.masked_fill(mt == 0, float("-inf")), dim=0)
+            ((w[:, :, None] * k).sum(0) * dct).sum().backward()
+            return q.grad, k.grad
+        return run
+
+    return {"Add.": (numpy_additive, torch_run("additive")),
+            "Dot": (numpy_dot, torch_run("dot"))}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -115,6 +157,12 @@ def main(argv=None):
             all_met &= met
             print(f"{model:<6} {str(size):<18} {1e3 * t_ours:>10.2f} {1e3 * t_theirs:>10.2f} {ratio:>7.2f}  "
                   f"{op} {bound} {'met' if met else 'MISSED'}")
+    print("attention (S = T source steps, width H; no target):")
+    for size in SIZES:
+        for model, (ours, theirs) in _attention_cases(*size).items():
+            t_ours, t_theirs = _median_times((ours, theirs), args.repeats, args.warmup)
+            print(f"{model:<6} {str(size):<18} {1e3 * t_ours:>10.2f} "
+                  f"{1e3 * t_theirs:>10.2f} {t_ours / t_theirs:>7.2f}  -")
     print("all targets met" if all_met else "some targets missed")
     return 1 if args.strict and not all_met else 0
 

@@ -1,10 +1,12 @@
 """Code-drawn diagrams of unrolled recurrent networks (matplotlib boxes and arrows).
 
-Used by the book's chapters "Shapes of sequence tasks" (``book/05_sequence_shapes``) and
-"Bidirectional RNNs" (``book/06_bidirectional``); the plain Elman and Jordan pictures are
-:func:`rnnlab.plots.plot_unrolled`. A diagram is a :class:`Graph`: named boxes placed on a grid
-(column = time step, row = layer) and arrows between them. Builders return the graph of one
-architecture, so a test can check its wiring (which arrows exist) and :func:`draw` renders it.
+Used by the book's chapters "Shapes of sequence tasks" (``book/05_sequence_shapes``),
+"Bidirectional RNNs" (``book/06_bidirectional``) and "LSTM" (``book/09_lstm``, the
+inside of one cell: :func:`lstm_cell_graph`); the plain Elman and Jordan pictures,
+folded or unrolled, are :func:`rnnlab.plots.plot_unrolled`. A diagram is a
+:class:`Graph`: named boxes placed on a grid (column = time step, row = layer) and arrows
+between them. Builders return the graph of one architecture, so a test can check its
+wiring (which arrows exist) and :func:`draw` renders it.
 """
 
 from dataclasses import dataclass, field
@@ -13,10 +15,15 @@ import numpy as np
 
 from ._validate import check_choice, check_positive_int
 
-__all__ = ["Node", "Graph", "draw", "birnn_graph", "shape_graph", "ROLES", "SHAPES"]
+__all__ = ["Node", "Graph", "draw", "birnn_graph", "shape_graph", "lstm_cell_graph",
+           "ROLES", "SHAPES", "STYLES"]
 
 # The colours of rnnlab.plots.plot_unrolled, so the book's diagrams look alike.
-ROLES = {"input": "#dbe9f6", "hidden": "#fde9c9", "output": "#dff0d8", "state": "#eeeeee"}
+ROLES = {"input": "#dbe9f6", "hidden": "#fde9c9", "output": "#dff0d8",
+         "state": "#eeeeee", "gate": "#f6d5d5", "op": "#ffffff"}
+# Arrow styles: "solid" a value passed on, "dashed" the recurrent feedback, "bold" the
+# path a figure is about (the LSTM's additive cell-state path).
+STYLES = ("solid", "dashed", "bold")
 SHAPES = ("one-to-many", "many-to-one", "many-to-many", "encoder-decoder")
 
 
@@ -37,14 +44,18 @@ class Node:
 
 @dataclass
 class Graph:
-    """Boxes and arrows; ``edges`` are ``(src, dst, style, curve)``: style "solid" or "dashed"
-    (dashed marks the recurrent feedback), curve the arc's bend (0 straight; the sign picks
-    the side)."""
+    """Boxes and arrows; ``edges`` are ``(src, dst, style, curve)``: style in STYLES
+    (dashed marks the recurrent feedback, bold the highlighted path), curve the arc's
+    bend (0 straight; the sign picks the side). ``xlabel``, ``ylabel`` label the axes;
+    ``step_ticks=False`` drops the time-step ticks of a picture not laid out in time."""
 
     nodes: dict = field(default_factory=dict)
     edges: list = field(default_factory=list)
     title: str = ""
     row_names: dict = field(default_factory=dict)
+    xlabel: str = "time step t"
+    ylabel: str = "layer"
+    step_ticks: bool = True
 
     def add(self, name, col, row, label, role, step=None):
         self.nodes[name] = Node(col, row, label, role, step)
@@ -53,7 +64,7 @@ class Graph:
         for end in (src, dst):
             if end not in self.nodes:
                 raise ValueError(f"edge ({src!r} -> {dst!r}) names the unknown node {end!r}")
-        check_choice("style", style, ("solid", "dashed"))
+        check_choice("style", style, STYLES)
         self.edges.append((src, dst, style, float(curve)))
 
     def has_edge(self, src, dst):
@@ -116,6 +127,54 @@ def shape_graph(shape, T_in=3, T_out=3):
     return g
 
 
+def lstm_cell_graph():
+    """The inside of one LSTM step, PyTorch's equations (``rnnlab.lstm``), as a graph.
+
+    Nodes: the inputs ``x``, ``h_prev``, ``c_prev``; the pre-activation ``a`` (all four
+    blocks, ``a = W_ih x + b_ih + W_hh h_prev + b_hh``); the gates ``i``, ``f``, ``o``
+    (sigmoid) and the candidate ``g`` (tanh), each one block of ``a``; the products
+    ``mul_f = f * c_prev``, ``mul_i = i * g``, ``mul_o = o * tanh_c``; the sum
+    ``add = mul_f + mul_i``; ``tanh_c``; the outputs ``c_next`` and ``h_next``. An edge
+    carries a value into the node that uses it, so evaluating the nodes along the edges
+    is one ``lstm_step_forward`` (tests/rnnlab/test_diagrams.py does that against
+    PyTorch). The cell state's path ``c_prev -> mul_f -> add -> c_next`` has style
+    "bold": one elementwise product and one sum, no weight matrix and no squashing.
+    """
+    rows = {3: "cell state c", 2: "", 1: "gates", 0: "hidden h", -1: "input x"}
+    g = Graph(title="Inside one LSTM step", ylabel="", step_ticks=False, row_names=rows,
+              xlabel="from the previous step (left) to the next")
+    g.add("c_prev", 0, 3, "$c_{t-1}$", "state")
+    g.add("h_prev", 0, 0, "$h_{t-1}$", "state")
+    g.add("x", 2.4, -1, "$x_t$", "input")
+    g.add("a", 2.4, 0, "$a_t$", "hidden")
+    for name, col, label in (("f", 1.2, r"$\sigma$: f"), ("i", 2.2, r"$\sigma$: i"),
+                             ("g", 3.2, "tanh: g"), ("o", 4.4, r"$\sigma$: o")):
+        g.add(name, col, 1, label, "gate")
+    g.add("mul_f", 1.2, 3, r"$\odot$", "op")
+    g.add("mul_i", 2.7, 2, r"$\odot$", "op")
+    g.add("add", 2.7, 3, "$+$", "op")
+    g.add("c_next", 5.6, 3, "$c_t$", "state")
+    g.add("tanh_c", 5.6, 2, "tanh", "op")
+    g.add("mul_o", 5.6, 1, r"$\odot$", "op")
+    g.add("h_next", 5.6, 0, "$h_t$", "output")
+    g.link("x", "a")
+    g.link("h_prev", "a")
+    for gate in ("f", "i", "g", "o"):
+        g.link("a", gate)
+    g.link("c_prev", "mul_f", "bold")
+    g.link("f", "mul_f")
+    g.link("i", "mul_i")
+    g.link("g", "mul_i")
+    g.link("mul_f", "add", "bold")
+    g.link("mul_i", "add")
+    g.link("add", "c_next", "bold")
+    g.link("c_next", "tanh_c")
+    g.link("tanh_c", "mul_o")
+    g.link("o", "mul_o")
+    g.link("mul_o", "h_next")
+    return g
+
+
 def draw(graph, ax=None, box=(0.62, 0.42)):
     """Render ``graph`` with matplotlib; returns the ``Axes``.
 
@@ -144,27 +203,32 @@ def draw(graph, ax=None, box=(0.62, 0.42)):
         # Leave the arrow at the box border: shrink along the dominant direction.
         scale = min(w / 2 / abs(d[0]) if d[0] else np.inf, h / 2 / abs(d[1]) if d[1] else np.inf) + 0.04
         rad = curve if curve else (0.25 if (d[0] and d[1] and style == "dashed") else 0.0)
+        color = {"dashed": "#444444", "bold": "#b2182b"}.get(style, "black")
         ax.add_patch(FancyArrowPatch(tuple(start + scale * d), tuple(end - scale * d),
-                                     arrowstyle="-|>", mutation_scale=12, lw=1.3,
+                                     arrowstyle="-|>", mutation_scale=12,
+                                     lw=3.0 if style == "bold" else 1.3,
                                      ls="--" if style == "dashed" else "-",
-                                     connectionstyle=f"arc3,rad={rad}",
-                                     color="#444444" if style == "dashed" else "black"))
+                                     connectionstyle=f"arc3,rad={rad}", color=color))
     cols = sorted({n.col for n in graph.nodes.values()})
     rows = sorted({n.row for n in graph.nodes.values()})
     margin = 0.6 + 0.5 * max([abs(e[3]) for e in graph.edges] + [0.0])  # room for bent arcs
     ax.set_xlim(min(cols) - margin, max(cols) + margin)
     ax.set_ylim(min(rows) - 0.6, max(rows) + 0.6)
-    ticks = {n.col: ("init" if n.step is None else str(n.step)) for n in graph.nodes.values()}
-    ax.set_xticks(sorted(ticks))
-    ax.set_xticklabels([ticks[c] for c in sorted(ticks)])
+    if graph.step_ticks:
+        ticks = {n.col: ("init" if n.step is None else str(n.step))
+                 for n in graph.nodes.values()}
+        ax.set_xticks(sorted(ticks))
+        ax.set_xticklabels([ticks[c] for c in sorted(ticks)])
+    else:
+        ax.set_xticks([])
     ax.set_yticks(rows)
     names = dict(graph.row_names)
     for n in graph.nodes.values():
         if n.role != "state":
             names.setdefault(n.row, n.role)
     ax.set_yticklabels([names.get(r, "") for r in rows])
-    ax.set_xlabel("time step t")
-    ax.set_ylabel("layer")
+    ax.set_xlabel(graph.xlabel)
+    ax.set_ylabel(graph.ylabel)
     ax.set_title(graph.title)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

@@ -164,7 +164,10 @@ def plot_gates(gates, ax=None, n=0):
         raise ValueError(f"gates must all have the same shape, got "
                          f"{ {k: a.shape for k, a in arrays.items()} }")
     if ax is None:
-        fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), sharey=True, constrained_layout=True)
+        # Two by two: four panels in a row would shrink to unreadable labels in a text column.
+        fig, grid = plt.subplots(2, 2, figsize=(9, 6), sharex=True, sharey=True,
+                                 constrained_layout=True)
+        axes = list(grid.ravel())
     else:
         axes = list(ax)
         if len(axes) != 4:

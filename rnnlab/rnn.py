@@ -3,24 +3,28 @@
 The cell (taught in ``book/03_rnn_cell``, its backward pass and truncation in
 ``book/07_bptt``; PyTorch ``nn.RNN`` with one layer)::
 
-    z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
-    h_t = f(z_t),        f in {tanh, sigmoid, relu}
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    h_t = f(a_t),        f in {tanh, sigmoid, relu}
 
 where, for a batch of N sequences:
 
     x_t     : (N, D)  input at step t               W_ih : (H, D)  input-to-hidden weights
     h_{t-1} : (N, H)  previous hidden state          W_hh : (H, H)  hidden-to-hidden weights
-    z_t     : (N, H)  pre-activation                 b_ih, b_hh : (H,)  biases (PyTorch keeps two)
+    a_t     : (N, H)  pre-activation                 b_ih, b_hh : (H,)  biases (PyTorch keeps two)
     h_t     : (N, H)  new hidden state               f   : elementwise nonlinearity
 
-In row-major batch form this is ``z = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh``.
+In row-major batch form this is ``a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh``.
 
 Backpropagation through time (BPTT): with ``g_t`` the total gradient on ``h_t`` (the upstream
 ``dh[t]`` plus what flows back from step t+1),
 
-    dz_t = g_t * f'(z_t)                 dh_{t-1} (carried) = dz_t @ W_hh
-    dW_ih = sum_t dz_t^T x_t             dW_hh = sum_t dz_t^T h_{t-1}
-    db_ih = db_hh = sum_t sum_n dz_t     dx_t = dz_t @ W_ih
+    da_t = g_t * f'(a_t)                 dh_{t-1} (carried) = da_t @ W_hh
+    dW_ih = sum_t da_t^T x_t             dW_hh = sum_t da_t^T h_{t-1}
+    db_ih = db_hh = sum_t sum_n da_t     dx_t = da_t @ W_ih
+
+The letter ``a`` is the pre-activation throughout the course; ``z`` is kept for output scores
+(logits), as in ``rnnlab.tagger`` and ``rnnlab.jordan``. The code's buffers ``dz``/``dfdz``
+below hold ``da`` and ``f'(a)``.
 
 How the sequence functions are organised: ``rnn_forward`` and ``rnn_backward`` run the same
 step kernels (``_step_forward_into``, ``_step_backward_into``) as ``rnn_step_forward`` and
@@ -65,9 +69,9 @@ def _step_forward_into(h_next, xw_t, h_prev, W_hh, f_):
 
 
 def _step_backward_into(dz, dh_prev, g, dfdz, W_hh):
-    """Kernel of one backward step: ``dz = g * f'(z)`` and ``dh_prev = dz @ W_hh``.
+    """Kernel of one backward step: ``da = g * f'(a)`` into ``dz``, ``dh_prev = da @ W_hh``.
 
-    g, dfdz : (N, H) total gradient on h_t and f'(z_t); dz, dh_prev : (N, H) written in place.
+    g, dfdz : (N, H) total gradient on h_t and f'(a_t); dz, dh_prev : (N, H) written in place.
     ``dh_prev`` may be the same array as ``g``.
     """
     np.multiply(g, dfdz, out=dz)
@@ -105,8 +109,8 @@ def rnn_step_forward(x, h_prev, params, nonlinearity="tanh"):
 def rnn_step_backward(dh_next, cache):
     """Backward pass of one Elman step.
 
-    ``dz = dh_next * f'(z)``; ``dx = dz @ W_ih``, ``dh_prev = dz @ W_hh``, ``dW_ih = dz.T @ x``,
-    ``dW_hh = dz.T @ h_prev``, ``db_ih = db_hh = dz.sum(0)``.
+    ``da = dh_next * f'(a)``; ``dx = da @ W_ih``, ``dh_prev = da @ W_hh``, ``dW_ih = da.T @ x``,
+    ``dW_hh = da.T @ h_prev``, ``db_ih = db_hh = da.sum(0)``.
 
     Parameters
     ----------
@@ -173,8 +177,8 @@ def rnn_backward(dh, cache, truncate=None):
     """Backpropagation through time for :func:`rnn_forward`, optionally truncated.
 
     From t = T-1 down to 0: ``g_t = dh[t] + dz_{t+1} @ W_hh`` (total gradient on h[t]),
-    ``dz_t = g_t * f'(z_t)``; then ``dW_ih = sum_t dz_t.T @ x[t]``, ``dW_hh = sum_t dz_t.T @ h[t-1]``,
-    ``db_ih = db_hh = sum_t,n dz_t``, ``dx[t] = dz_t @ W_ih``, ``dh0 = dz_0 @ W_hh``.
+    ``da_t = g_t * f'(a_t)``; then ``dW_ih = sum_t da_t.T @ x[t]``, ``dW_hh = sum_t da_t.T @ h[t-1]``,
+    ``db_ih = db_hh = sum_t,n da_t``, ``dx[t] = da_t @ W_ih``, ``dh0 = da_0 @ W_hh``.
 
     Parameters
     ----------
@@ -183,7 +187,7 @@ def rnn_backward(dh, cache, truncate=None):
     cache : dict from :func:`rnn_forward`
     truncate : int >= 1 or None
         None is full BPTT. With ``truncate=k`` the gradient entering at step t, ``dh[t]``,
-        flows back through at most k steps, t, t-1, ..., t-k+1: it reaches ``z`` (and so the
+        flows back through at most k steps, t, t-1, ..., t-k+1: it reaches ``a`` (and so the
         weight gradients and ``dx``) at those steps and the state ``h[t-k]`` that feeds the
         oldest of them, and goes no further. ``dh0`` therefore collects ``dh[t]`` for
         ``t < k`` only. For ``k >= T`` this is full BPTT.
@@ -200,11 +204,11 @@ def rnn_backward(dh, cache, truncate=None):
     truncate = check_positive_int("truncate", truncate, allow_none=True)
     dh = as_array("dh", dh, dims="(T, N, H)", finite=True)
     check_shape("dh", dh, h.shape, "(T, N, H)")
-    # dh_prev = dz @ W_hh is computed as dz @ (W_hh.T contiguous).T: OpenBLAS runs the
+    # dh_prev = da @ W_hh is computed as da @ (W_hh.T contiguous).T: OpenBLAS runs the
     # product about 25% faster with the second operand flagged transposed (measured at
     # N=32, H=128), and the copy is made once, not per step.
     W_hh = np.ascontiguousarray(params["W_hh"].T).T
-    # f'(z) from the cached outputs, for all steps in one vectorised call.
+    # f'(a) from the cached outputs, for all steps in one vectorised call.
     dfdz = ACTIVATIONS[cache["nonlinearity"]][1](h)
     dz = np.empty((T, N, H))
     if truncate is None or truncate >= T:
@@ -230,7 +234,7 @@ def rnn_backward(dh, cache, truncate=None):
 
 
 def _truncated_backward(dh, dfdz, W_hh, k, dz):
-    """BPTT where each ``dh[t]`` travels through at most k steps; fills ``dz (T, N, H)``.
+    """BPTT where each ``dh[t]`` travels through at most k steps; fills ``dz (T, N, H)`` (da).
 
     The gradients are linear in ``dh``, so the k gradients still in flight (those that entered
     at steps s .. s+k-1) are kept apart in a ring buffer ``carry (k, N, H)``, slot ``t % k`` for
@@ -245,7 +249,7 @@ def _truncated_backward(dh, dfdz, W_hh, k, dz):
     spare = np.empty((k, N, H))  # np.dot cannot write over its own input
     for s in range(T - 1, -1, -1):
         carry[s % k] = dh[s]
-        carry *= dfdz[s]  # each in-flight gradient times f'(z_s)
+        carry *= dfdz[s]  # each in-flight gradient times f'(a_s)
         carry.sum(axis=0, out=dz[s])
         np.dot(carry.reshape(k * N, H), W_hh, out=spare.reshape(k * N, H))  # (k*N, H)
         carry, spare = spare, carry

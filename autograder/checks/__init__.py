@@ -1,4 +1,4 @@
-"""Hidden checks, one module per assignment (``a1.py`` ... ``a5.py``, ``fixture.py``).
+"""Hidden checks, one module per assignment (``a1_rnn_cell.py`` ... ``a6_gru_attention.py``, ``fixture.py``).
 
 Instructor-only: the sandbox mounts an empty directory over this package, so student code
 can neither read the cases nor the verdicts. Each module defines ``CHECKS`` (check id ->

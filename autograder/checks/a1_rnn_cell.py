@@ -10,6 +10,10 @@ Graded functions (the notebook states their contracts):
     rnn_forward(x, h0, params) -> h (T, N, H)             ValueError for T = 0 (as rnnlab; nn.RNN refuses it)
     count_rnn_params(D, H, convention, K=None) -> int       "pytorch" or "keras", K a dense layer after
     classify_sequence(x, h0, params, W_hy, b_y) -> probs (N, K)   softmax(W_hy h_T + b_y), ValueError for T = 0
+    softmax_temperature(scores, tau) -> probs (N, V)         softmax(scores / tau),
+                                                            ValueError for tau <= 0
+    sample_text(params, W_hy, b_y, h0, first, u, tau) -> out (L, N) int
+                                                    inverse-CDF draws, each one fed back
 
 References are independent of rnnlab and of the solution: PyTorch float64 modules
 (``nn.RNNCell``, ``nn.RNN``, ``nn.Linear``, ``F.one_hot``, parameter counts of real modules)
@@ -461,6 +465,145 @@ def _classify_verdict(case, result):
                    modified_issue(case, result, ("x", "h0", "params", "W_hy", "b_y")))
 
 
+# -- softmax_temperature, sample_text -------------------------------------------------
+
+def _tempered(scores, tau, axis=1):
+    torch = _torch()
+    z = torch.from_numpy(np.asarray(scores, dtype=np.float64)) / tau
+    return torch.softmax(z, dim=axis).numpy()
+
+
+def _temperature_cases(seed):
+    rng = np.random.default_rng(seed)
+
+    def case(name, N, V, tau, scale=3.0, weight=1.0):
+        scores = rng.normal(0, scale, (N, V))
+        return Case(name, "softmax_temperature", (scores, tau), weight=weight)
+
+    def error(name, tau):
+        return Case(name, "softmax_temperature", (rng.normal(0, 1, (2, 3)), tau),
+                    weight=0.5, meta={"expects_error": True})
+
+    return [
+        case("N=4, V=6, tau=1", 4, 6, 1.0, weight=2.0),
+        case("N=3, V=5, tau=0.5", 3, 5, 0.5),
+        case("N=2, V=8, tau=3", 2, 8, 3.0),
+        case("N=1, V=2, tau=0.7", 1, 2, 0.7),
+        case("tau=0.001: scores in the thousands "
+             "(exp overflows unless each row is shifted)", 3, 4, 0.001),
+        case("tau=1000: nearly uniform", 2, 5, 1000.0),
+        error("tau=0 raises ValueError", 0.0),
+        error("a negative tau raises ValueError", -0.5),
+    ]
+
+
+def _temperature_verdict(case, result):
+    if case.meta.get("expects_error"):
+        if result.error_type == "ValueError":
+            return Verdict(True, "correct")
+        what = f"raised {result.error}" if result.error else "returned a value"
+        return Verdict(False, "softmax_temperature with tau <= 0 should raise "
+                       f"ValueError; it {what}")
+    scores, tau = case.args
+    want = memo(case, "want", lambda: _tempered(scores, tau))
+    got = result.value
+    if (isinstance(got, np.ndarray) and got.shape == want.shape
+            and not np.all(np.isfinite(got))):
+        return Verdict(False, "probabilities contain NaN or inf: divide by tau, then "
+                       "subtract each row's maximum before exp")
+    hints = {
+        # softmax(scores * tau) is softmax((scores * tau**2) / tau)
+        "the scores were multiplied by tau instead of divided":
+            _tempered(scores * tau * tau, tau),
+        "the softmax was taken over the batch axis instead of the characters":
+            _tempered(scores, tau, axis=0),
+        "the temperature was ignored": _tempered(scores, 1.0),
+    }
+    return verdict(array_issue("probs", got, want, hints=hints),
+                   modified_issue(case, result, ("scores", "tau")))
+
+
+def _sample_reference(params, W_hy, b_y, h0, first, u, tau, how="right"):
+    """Characters drawn by inverse CDF from nn.RNNCell, nn.Linear and softmax(s / tau).
+
+    All in float64. how : "right" (the contract) or a known mistake: "argmax" (u
+    ignored), "no_feedback" (always reads ``first``), "reset" (every step starts from
+    h0), "no_tau" (tau ignored). Returns out ndarray (L, N) int64.
+    """
+    torch = _torch()
+    V, H = W_hy.shape
+    cell = _load(torch.nn.RNNCell(V, H, dtype=torch.float64), params)
+    lin = torch.nn.Linear(H, V, dtype=torch.float64)
+    L, N = u.shape
+    out = np.empty((L, N), dtype=np.int64)
+    start = torch.from_numpy(np.asarray(first, dtype=np.int64))
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(W_hy))
+        lin.bias.copy_(torch.from_numpy(b_y))
+        h, prev = torch.from_numpy(h0), start
+        for t in range(L):
+            h_in = torch.from_numpy(h0) if how == "reset" else h
+            h = cell(torch.nn.functional.one_hot(prev, V).double(), h_in)
+            probs = torch.softmax(lin(h) / (1.0 if how == "no_tau" else tau), dim=1)
+            if how == "argmax":
+                k = probs.argmax(dim=1)
+            else:
+                cdf = torch.cumsum(probs, dim=1)
+                draw = torch.from_numpy(u[t]).reshape(N, 1).contiguous()
+                k = torch.searchsorted(cdf, draw, right=True)[:, 0]
+                k = torch.clamp(k, max=V - 1)
+            out[t] = k.numpy()
+            prev = start if how == "no_feedback" else k
+    return out
+
+
+def _sample_cases(seed):
+    rng = np.random.default_rng(seed)
+
+    def case(name, V, H, N, L, tau, w_scale=1.5, h0_zero=True, weight=1.0):
+        params = _params(rng, V, H)
+        W_hy, b_y = rng.normal(0, w_scale, (V, H)), rng.normal(0, 0.5, V)
+        h0 = np.zeros((N, H)) if h0_zero else np.tanh(rng.normal(0, 1, (N, H)))
+        first, u = rng.integers(0, V, N), rng.uniform(0, 1, (L, N))
+        args = (params, W_hy, b_y, h0, first, u, tau)
+        return Case(name, "sample_text", args, weight=weight)
+
+    return [
+        case("V=5, H=6, N=3, L=10, tau=1", 5, 6, 3, 10, 1.0, weight=2.0),
+        case("V=7, H=4, N=2, L=12, tau=0.5", 7, 4, 2, 12, 0.5),
+        case("V=4, H=5, N=1, L=15, tau=2", 4, 5, 1, 15, 2.0),
+        case("L=1: one character", 6, 3, 4, 1, 1.0),
+        case("a non-zero h0, tau=0.8", 5, 6, 3, 8, 0.8, h0_zero=False),
+        case("tau=0.05: nearly greedy", 6, 5, 2, 10, 0.05),
+        case("V=3 characters, H=8, L=20, tau=1.5", 3, 8, 2, 20, 1.5),
+    ]
+
+
+SAMPLE_MISTAKES = (
+    ("the draw ignores u: it takes the most likely character (argmax)", "argmax"),
+    ("the drawn character is not fed back: every step reads `first`", "no_feedback"),
+    ("the state is not carried: every step starts from h0", "reset"),
+    ("the temperature is ignored", "no_tau"),
+)
+
+
+def _sample_verdict(case, result):
+    args = case.args
+    want = memo(case, "want", lambda: _sample_reference(*args))
+    got = result.value
+    if isinstance(got, np.ndarray) and got.dtype.kind not in "iu":
+        return Verdict(False, f"out has dtype {got.dtype}: return character indices "
+                       "as int64")
+    hints = {}
+    for cause, how in SAMPLE_MISTAKES:
+        alt = _sample_reference(*args, how=how)
+        if not np.array_equal(alt, want):
+            hints[cause] = alt
+    names = ("params", "W_hy", "b_y", "h0", "first", "u", "tau")
+    return verdict(array_issue("out", got, want, hints=hints),
+                   modified_issue(case, result, names))
+
+
 CHECKS = {
     "build_vocab": Check(_vocab_cases, _vocab_verdict,
                          "build_vocab: unknown slot first, then tokens by descending count, ties alphabetical", seed=11),
@@ -471,4 +614,11 @@ CHECKS = {
     "count_rnn_params": Check(_count_cases, _count_verdict, "count_rnn_params against real PyTorch modules", seed=16),
     "classify_sequence": Check(_classify_cases, _classify_verdict,
                                "classify_sequence: softmax of a linear read-out of the last state", seed=17),
+    "softmax_temperature": Check(
+        _temperature_cases, _temperature_verdict,
+        "softmax_temperature against torch.softmax(scores / tau)", seed=18),
+    "sample_text": Check(
+        _sample_cases, _sample_verdict,
+        "sample_text: inverse-CDF draws from nn.RNNCell, nn.Linear, a tempered softmax",
+        seed=19),
 }

@@ -121,23 +121,23 @@ def _np_bptt(dh, cache, how):
     x, h, h0, p = cache["x"], cache["h"], cache["h0"], cache["params"]
     T = x.shape[0]
     h_prev = np.concatenate([h0[None], h[:-1]])
-    dz, carry = np.zeros_like(h), np.zeros_like(h0)
+    da, carry = np.zeros_like(h), np.zeros_like(h0)
     W = p["W_hh"].T if how == "transposed" else p["W_hh"]
     for t in range(T - 1, -1, -1):
         g = dh[t] + (0 if how == "no_carry" else carry)
-        dz[t] = g if how == "no_tanh" else g * (1 - h[t] ** 2)
-        carry = dz[t] @ W
+        da[t] = g if how == "no_tanh" else g * (1 - h[t] ** 2)
+        carry = da[t] @ W
     use = slice(T - 1, T) if how == "last_only" else slice(0, T)
-    grads = {"W_ih": np.einsum("tnh,tnd->hd", dz[use], x[use]), "W_hh": np.einsum("tnh,tnk->hk", dz[use], h_prev[use]),
-             "b_ih": dz[use].sum(axis=(0, 1)), "b_hh": dz[use].sum(axis=(0, 1))}
-    return dz @ p["W_ih"], carry, grads
+    grads = {"W_ih": np.einsum("tnh,tnd->hd", da[use], x[use]), "W_hh": np.einsum("tnh,tnk->hk", da[use], h_prev[use]),
+             "b_ih": da[use].sum(axis=(0, 1)), "b_hh": da[use].sum(axis=(0, 1))}
+    return da @ p["W_ih"], carry, grads
 
 
 def _sequence_hints(dh, cache, truncate):
     variants = {
         "gradient is only the last step's: did you sum over time?": "last_only",
         "the gradient carried back from later steps was not added to dh[t]": "no_carry",
-        "W_hh was used transposed when carrying the gradient back (dz @ W_hh.T instead of dz @ W_hh)": "transposed",
+        "W_hh was used transposed when carrying the gradient back (da @ W_hh.T instead of da @ W_hh)": "transposed",
         "the tanh derivative (1 - h**2) is missing": "no_tanh",
     }
     hints = {"dx": {}, "dh0": {}, "grads": {n: {} for n in PARAM_NAMES}}
@@ -209,21 +209,21 @@ def _step_hints(dh_next, cache):
     p, x, h_prev, h_next = cache["params"], cache["x"], cache["h_prev"], cache["h_next"]
     hints = {"dx": {}, "dh_prev": {}, "grads": {n: {} for n in PARAM_NAMES}}
 
-    def add(cause, dz, W_back=None):
-        hints["dx"][cause] = dz @ p["W_ih"]
-        hints["dh_prev"][cause] = dz @ (p["W_hh"] if W_back is None else W_back)
-        for n, g in (("W_ih", dz.T @ x), ("W_hh", dz.T @ h_prev), ("b_ih", dz.sum(axis=0)), ("b_hh", dz.sum(axis=0))):
+    def add(cause, da, W_back=None):
+        hints["dx"][cause] = da @ p["W_ih"]
+        hints["dh_prev"][cause] = da @ (p["W_hh"] if W_back is None else W_back)
+        for n, g in (("W_ih", da.T @ x), ("W_hh", da.T @ h_prev), ("b_ih", da.sum(axis=0)), ("b_hh", da.sum(axis=0))):
             hints["grads"][n][cause] = g
 
     add("the tanh derivative (1 - h_next**2) is missing", dh_next)
     add("the derivative was taken as 1 - tanh(h_next)**2 (tanh applied twice)", dh_next * (1 - np.tanh(h_next) ** 2))
     add("the sigmoid derivative h * (1 - h) was used for tanh", dh_next * h_next * (1 - h_next))
-    dz = dh_next * (1 - h_next ** 2)
-    hints["dh_prev"]["W_hh was used transposed (dz @ W_hh.T instead of dz @ W_hh)"] = dz @ p["W_hh"].T
-    hints["grads"]["W_hh"]["dW_hh was computed as h_prev.T @ dz (the transposed product)"] = h_prev.T @ dz
-    if len(dz):  # N = 0: no mean to take (numpy would warn), and nothing to recognise
+    da = dh_next * (1 - h_next ** 2)
+    hints["dh_prev"]["W_hh was used transposed (da @ W_hh.T instead of da @ W_hh)"] = da @ p["W_hh"].T
+    hints["grads"]["W_hh"]["dW_hh was computed as h_prev.T @ da (the transposed product)"] = h_prev.T @ da
+    if len(da):  # N = 0: no mean to take (numpy would warn), and nothing to recognise
         for n in ("b_ih", "b_hh"):
-            hints["grads"][n]["the bias gradient was averaged over the batch instead of summed"] = dz.mean(axis=0)
+            hints["grads"][n]["the bias gradient was averaged over the batch instead of summed"] = da.mean(axis=0)
     return hints
 
 

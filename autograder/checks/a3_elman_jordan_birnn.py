@@ -8,6 +8,11 @@ Graded functions (the notebook states their contracts; tanh hidden layer, softma
     jordan_backward(dy (T, N, K), cache) -> dx (T, N, D), dy0 (N, K), grads
     birnn_forward(x (T, N, D), h0 (2, N, H), params_fwd, params_bwd) -> out (T, N, 2H), cache
     birnn_backward(dout (T, N, 2H), cache) -> dx (T, N, D), dh0 (2, N, H), grads_fwd, grads_bwd
+    teacher_inputs(targets (T, N) int, K) -> fed (T, N, K)
+                                                  zeros, then one_hot(targets[t-1])
+    jordan_forward_teacher(x (T, N, D), fed (T, N, K), params) -> y (T, N, K), cache
+    jordan_backward_teacher(dy (T, N, K), cache) -> dx (T, N, D), grads
+                                                          (no gradient between steps)
 
 with ``params`` keys W_ih (H, D), W_yh (H, K), b_ih, b_hh (H,), W_hy (K, H), b_y (K,). The
 caches have the keys the notebook prescribes (STEP_CACHE, SEQ_CACHE, {"fwd", "bwd"} of Elman
@@ -509,6 +514,201 @@ def _birnn_backward_verdict(case, result):
     return verdict(modified_issue(case, result, ("dout", "cache")), *problems)
 
 
+# -- teacher forcing -----------------------------------------------------------------
+
+TEACHER_CACHE = ("x", "fed", "h", "y", "params")
+
+
+def _teacher_torch(x, fed, p):
+    """Teacher-forced Jordan forward on tensors, step t reading fed[t].
+
+    Returns y (T, N, K), h (T, N, H); the steps do not depend on each other, so every
+    step is computed at once.
+    """
+    torch = R.torch()
+    F = torch.nn.functional
+    a = F.linear(x, p["W_ih"], p["b_ih"]) + F.linear(fed, p["W_yh"], p["b_hh"])
+    h = torch.tanh(a)
+    return torch.softmax(F.linear(h, p["W_hy"], p["b_y"]), dim=-1), h
+
+
+def _teacher_reference(x, fed, params, dy=None):
+    """{"y", "h"}; with ``dy`` also the autograd gradients of sum(y * dy) under "grads"
+    (fed is held constant: it is data)."""
+    leaves = R.tensors({"x": x, **params}, requires_grad=dy is not None)
+    y, h = _teacher_torch(leaves["x"], R.tensors({"fed": fed})["fed"], leaves)
+    out = {"y": y.detach().numpy(), "h": h.detach().numpy()}
+    if dy is not None:
+        (y * R.torch().from_numpy(dy)).sum().backward()
+        out["grads"] = {k: v.grad.numpy() for k, v in leaves.items()}
+    return out
+
+
+def _teacher_inputs_reference(targets, K):
+    torch = R.torch()
+    fed = torch.zeros(targets.shape + (K,), dtype=torch.float64)
+    fed[1:] = torch.nn.functional.one_hot(torch.from_numpy(targets[:-1]), K).double()
+    return fed.numpy()
+
+
+def _teacher_inputs_cases(seed):
+    rng = np.random.default_rng(seed)
+
+    def case(name, T, N, K, high=None, weight=1.0):
+        targets = rng.integers(0, high or K, (T, N))
+        return Case(name, "teacher_inputs", (targets, K), weight=weight)
+
+    def error(name, targets, K):
+        return Case(name, "teacher_inputs", (np.array(targets), K), weight=0.5,
+                    meta={"expects_error": True})
+
+    return [
+        case("T=6, N=3, K=3", 6, 3, 3, weight=2.0),
+        case("T=1: only the zero vector", 1, 4, 3),
+        case("N=1, T=9, K=5", 9, 1, 5),
+        case("K=4 but the labels only reach 1 (K comes from the argument)", 5, 3, 4,
+             high=2),
+        case("K=2, T=12, N=2", 12, 2, 2),
+        error("a label equal to K raises ValueError", [[0, 1], [3, 2]], 3),
+        error("a negative label raises ValueError", [[0, -1]], 3),
+    ]
+
+
+def _teacher_inputs_verdict(case, result):
+    if case.meta.get("expects_error"):
+        return R.expects_value_error(case, result, "a label outside [0, K)")
+    targets, K = case.args
+    want = memo(case, "want", lambda: _teacher_inputs_reference(targets, K))
+    hints = {
+        "off by one in time: fed[t] holds the one-hot label of step t, not t-1":
+            np.eye(K)[targets],
+        "fed[0] holds the first label instead of the zero vector":
+            np.concatenate([np.eye(K)[targets[:1]], want[1:]]),
+    }
+    return verdict(R.array_issue("fed", result.value, want, hints=hints),
+                   modified_issue(case, result, ("targets", "K")))
+
+
+def _teacher_specs():
+    """The Jordan cases of the other checks, minus the one about the previous output."""
+    return [spec for spec in _jordan_specs()
+            if "one-hot previous output" not in spec[0]]
+
+
+def _teacher_args(rng, T, N, D, H, K, knobs):
+    x, _, params = _jordan_inputs(rng, T, N, D, H, K, knobs, False)
+    fed = _teacher_inputs_reference(rng.integers(0, K, (T, N)), K)
+    return x, fed, params
+
+
+def _teacher_forward_cases(seed):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for what, T, N, D, H, K, knobs, w in _teacher_specs():
+        args = _teacher_args(rng, T, N, D, H, K, knobs)
+        name = _name(what, False, T, N, D, H, K)
+        cases.append(Case(name, "jordan_forward_teacher", args, weight=w))
+    return cases
+
+
+def _teacher_forward_verdict(case, result):
+    x, fed, params = case.args
+    ref = memo(case, "ref", lambda: _teacher_reference(x, fed, params))
+    value, problem = unpack(result.value, 2, case.func)
+    if problem:
+        return verdict(problem)
+    y, cache = value
+    hints = {}
+    if x.shape[0] > 1 and x.shape[1] > 0:
+        own = _jordan_reference(x, fed[0], params)["y"]
+        ahead = _teacher_reference(x, np.concatenate([fed[1:], fed[-1:]]), params)["y"]
+        hints["the network fed back its own outputs (free running), not fed[t]"] = own
+        hints["step t read fed[t+1]: fed[t] is already the previous label"] = ahead
+    want_cache = dict(zip(TEACHER_CACHE, (x, fed, ref["h"], ref["y"], params)))
+    return verdict(
+        modified_issue(case, result, ("x", "fed", "params")),
+        R.array_issue("y", y, ref["y"], hints=hints),
+        R.cache_issue("cache", cache, want_cache),
+    )
+
+
+def _teacher_backward_cases(seed):
+    rng = np.random.default_rng(seed)
+    centred = ("gradient check against centred differences", 3, 2, 3, 4, 3,
+               {"oracle": "centred"}, 1.0)
+    out = []
+    for what, T, N, D, H, K, knobs, w in _teacher_specs() + [centred]:
+        x, fed, params = _teacher_args(rng, T, N, D, H, K, knobs)
+        ref = _teacher_reference(x, fed, params)
+        dy = rng.normal(0, 1, ref["y"].shape)
+        cache = {"x": x, "fed": fed, "h": ref["h"], "y": ref["y"], "params": params}
+        out.append(Case(_name(what, False, T, N, D, H, K), "jordan_backward_teacher",
+                        (dy, cache), weight=w,
+                        meta={"oracle": knobs.get("oracle", "autograd")}))
+    return out
+
+
+def _teacher_carry_hints(dy, cache):
+    """What a backward that carries dy_prev to the step before (as jordan_backward
+    does) would return: ({cause: dx}, {key: {cause: grads[key]}})."""
+    x, fed, h, y, p = (cache[k] for k in TEACHER_CACHE)
+    dx, grads = np.empty(x.shape), {k: np.zeros_like(v) for k, v in p.items()}
+    carry = np.zeros(fed.shape[1:])
+    for t in reversed(range(x.shape[0])):
+        g = dy[t] + carry
+        dz = y[t] * (g - np.sum(g * y[t], axis=1, keepdims=True))
+        da = (dz @ p["W_hy"]) * (1.0 - h[t] ** 2)
+        dx[t], carry = da @ p["W_ih"], da @ p["W_yh"]
+        step = {"W_ih": da.T @ x[t], "W_yh": da.T @ fed[t], "b_ih": da.sum(0),
+                "b_hh": da.sum(0), "W_hy": dz.T @ h[t], "b_y": dz.sum(0)}
+        for k in grads:
+            grads[k] += step[k]
+    cause = ("a gradient was carried to the step before: the fed vectors are data, "
+             "no gradient flows between steps")
+    return {cause: dx}, {k: {cause: grads[k]} for k in grads}
+
+
+def _teacher_numerical(dy, x, fed, params):
+    """Centred differences of sum(y * dy) through the torch forward (no autograd)."""
+    torch = R.torch()
+    fed_t = R.tensors({"fed": fed})["fed"]
+
+    def loss(arrays):
+        with torch.no_grad():
+            t = R.tensors(arrays)
+            y, _ = _teacher_torch(t["x"], fed_t, t)
+            return float((y * torch.from_numpy(dy)).sum())
+
+    return R.numerical_grads(loss, {"x": x, **params})
+
+
+def _teacher_backward_verdict(case, result):
+    dy, cache = case.args
+    value, problem = unpack(result.value, 2, case.func)
+    if problem:
+        return verdict(problem)
+    dx, grads = value
+    x, fed, params = cache["x"], cache["fed"], cache["params"]
+    if case.meta["oracle"] == "centred":
+        num = memo(case, "num", lambda: _teacher_numerical(dy, x, fed, params))
+        problems = [R.gradcheck_issue("dx", dx, num["x"])]
+        if isinstance(grads, dict) and set(grads) == set(JORDAN_PARAMS):
+            problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k])
+                         for k in JORDAN_PARAMS]
+        else:
+            want = {k: num[k] for k in JORDAN_PARAMS}
+            problems.append(R.grads_issue("grads", grads, want))
+    else:
+        ref = memo(case, "ref", lambda: _teacher_reference(x, fed, params, dy))["grads"]
+        hx, hg = ({}, {})
+        if x.shape[1]:
+            hx, hg = memo(case, "hints", lambda: _teacher_carry_hints(dy, cache))
+        want = {k: ref[k] for k in JORDAN_PARAMS}
+        problems = [R.array_issue("dx", dx, ref["x"], hints=hx),
+                    R.grads_issue("grads", grads, want, hints=hg)]
+    return verdict(modified_issue(case, result, ("dy", "cache")), *problems)
+
+
 CHECKS = {
     "jordan_step_forward": Check(_jordan_forward_cases(True), _jordan_forward_verdict(True),
                                  "jordan_step_forward against a torch float64 Jordan step", seed=31),
@@ -522,4 +722,18 @@ CHECKS = {
                            "birnn_forward against torch.nn.RNN(bidirectional=True)", seed=35),
     "birnn_backward": Check(_birnn_backward_cases, _birnn_backward_verdict,
                             "birnn_backward against torch autograd and centred differences", seed=36),
+    "teacher_inputs": Check(
+        _teacher_inputs_cases, _teacher_inputs_verdict,
+        "teacher_inputs: zeros, then the one-hot previous label; ValueError outside "
+        "[0, K)",
+        seed=37),
+    "jordan_forward_teacher": Check(
+        _teacher_forward_cases, _teacher_forward_verdict,
+        "jordan_forward_teacher against a torch float64 teacher-forced Jordan layer",
+        seed=38),
+    "jordan_backward_teacher": Check(
+        _teacher_backward_cases, _teacher_backward_verdict,
+        "jordan_backward_teacher against torch autograd (fed constant) and centred "
+        "differences",
+        seed=39),
 }

@@ -9,6 +9,8 @@ Graded functions (the notebook states their contracts):
     neg_sampling_loss(center_vecs (B, E), context_vecs (B, E), negative_vecs (B, K, E)) -> scalar tensor
                                         mean over the batch of -log s(u_o.v_c) - sum_k log s(-u_nk.v_c)
     masked_cross_entropy(scores (T, N, K), targets (T, N), mask (T, N)) -> scalar tensor
+    encode_words(token_lists) -> (x (T, N) long, lengths (N,) long)   PAD after the end
+    encode_tags(tag_lists) -> (y (T, N) long, mask (T, N) float32)
     predict_tags(sentences) -> tags     the student's trained BiLSTM tagger
 
 References are independent of rnnlab and of the solution: PyTorch float64 (``F.embedding`` and
@@ -375,6 +377,139 @@ def _ce_verdict(case, result):
     return verdict(array_issue("d loss / d scores", grad, want_grad))
 
 
+# -- encode_words, encode_tags ------------------------------------------------------
+
+def _vocabs():
+    """The notebook's word and tag vocabularies, rebuilt here from its training data
+    (cell "tagger_data")."""
+    from rnnlab.data import SLOT_TAGS, slot_filling
+    from rnnlab.encoding import Vocab
+
+    n, seed, rate = NOTEBOOK_SENTENCES[0]
+    sentences = slot_filling(n, seed=seed, unknown_rate=rate)
+    tokens = [w for s in sentences for w in s.tokens]
+    return Vocab(tokens, specials=["<pad>"]), Vocab(SLOT_TAGS, unk=None)
+
+
+def _encode_cases(seed):
+    from rnnlab.data import slot_filling
+
+    rng = np.random.default_rng(seed)
+    pool = slot_filling(40, seed=int(rng.integers(10**6, 10**9)), unknown_rate=0.5)
+    unknown = slot_filling(200, seed=int(rng.integers(10**6, 10**9)), unknown_rate=1.0)
+    two_word = next(s for s in unknown if {"Buenos", "Kuala", "Tel"} & set(s.tokens))
+
+    def words(name, sentences, weight=1.0):
+        lists = [list(s.tokens) for s in sentences]
+        return Case(name, "encode_words", (lists,), weight=weight)
+
+    def tags(name, sentences, weight=1.0):
+        lists = [list(s.tags) for s in sentences]
+        return Case(name, "encode_tags", (lists,), weight=weight)
+
+    by_length = sorted(pool, key=lambda s: len(s.tokens))
+    mixed = [by_length[3], by_length[-1], by_length[0], two_word]  # longest not first
+    return [
+        words("encode_words: 4 sentences of different lengths, unknown cities among "
+              "them", mixed, weight=2.0),
+        words("encode_words: a single sentence (N=1, no padding)", [pool[5]]),
+        words("encode_words: a one-word sentence beside a long one",
+              [_one_word(), by_length[-1]]),
+        words("encode_words: a two-word unknown city", [two_word]),
+        tags("encode_tags: 4 sentences of different lengths", mixed, weight=2.0),
+        tags("encode_tags: a single sentence (N=1)", [pool[5]]),
+    ]
+
+
+def _one_word():
+    from rnnlab.data import Sentence
+
+    return Sentence(["tomorrow"], ["B-time"])
+
+
+def _tensor_issue(name, got, kinds, ndim):
+    """Why ``got`` is not a tensor of ``ndim`` dimensions, dtype kind in ``kinds``."""
+    if not isinstance(got, np.ndarray):
+        kind = "None (did you forget to return?)" if got is None else type(got).__name__
+        return f"{name} should be a torch tensor, got {kind}"
+    if got.dtype.kind not in kinds:
+        want = "integers (torch.long)" if kinds == "iu" else "floats (float32)"
+        return f"{name} has dtype {got.dtype}: it should hold {want}"
+    if got.ndim != ndim:
+        return f"{name} has shape {got.shape}: it should have {ndim} dimension(s)"
+    return None
+
+
+def _words_verdict(lists, x, lengths, word_vocab):
+    T, N = max(len(tokens) for tokens in lists), len(lists)
+    problem = (_tensor_issue("x", x, "iu", 2)
+               or _tensor_issue("lengths", lengths, "iu", 1))
+    if problem:
+        return Verdict(False, problem)
+    if x.shape != (T, N):
+        return Verdict(False, f"x has shape {x.shape}: it should be (T, N) = (longest "
+                              f"sentence, {N} sentences), time-major")
+    want = np.full((T, N), word_vocab.stoi["<pad>"], dtype=np.int64)
+    for n, tokens in enumerate(lists):
+        want[:len(tokens), n] = word_vocab.encode(tokens)
+    wrong = np.argwhere(x != want)
+    if len(wrong):
+        t, n = (int(i) for i in wrong[0])
+        if t >= len(lists[n]):
+            where = "a padding position"
+        elif want[t, n] == word_vocab.unk_index:
+            where = "an unknown word (it belongs in the unknown slot)"
+        else:
+            where = "a word"
+        return Verdict(False, f"x is wrong at [{t}, {n}], {where}")
+    if lengths.shape != (N,) or not np.array_equal(lengths, [len(s) for s in lists]):
+        return Verdict(False, "lengths should hold the number of words of each "
+                              "sentence, without padding")
+    return Verdict(True, "correct")
+
+
+def _tags_verdict(lists, y, mask, tag_vocab):
+    lengths = np.array([len(tags) for tags in lists])
+    T, N = int(lengths.max()), len(lists)
+    real = np.arange(T)[:, None] < lengths[None, :]                      # (T, N)
+    problem = _tensor_issue("y", y, "iu", 2) or _tensor_issue("mask", mask, "f", 2)
+    if problem:
+        return Verdict(False, problem)
+    for name, got in (("y", y), ("mask", mask)):
+        if got.shape != (T, N):
+            return Verdict(False, f"{name} has shape {got.shape}: it should be (T, N), "
+                                  "time-major")
+    want = np.zeros((T, N), dtype=np.int64)
+    for n, tags in enumerate(lists):
+        want[:len(tags), n] = tag_vocab.encode(tags)
+    wrong = np.argwhere(real & (y != want))
+    if len(wrong):
+        t, n = (int(i) for i in wrong[0])
+        return Verdict(False, f"y is wrong at [{t}, {n}]: encode the tags with "
+                              "tag_vocab")
+    if np.any((y < 0) | (y >= len(tag_vocab))):
+        return Verdict(False, "y holds an index outside the tag vocabulary (padding "
+                              "needs a valid index too)")
+    if not np.array_equal(mask, real.astype(mask.dtype)):
+        return Verdict(False, "mask should be 1.0 on every word and 0.0 on every "
+                              "padding position")
+    return Verdict(True, "correct")
+
+
+def _encode_verdict(case, result):
+    word_vocab, tag_vocab = memo(case, "vocabs", _vocabs)
+    (lists,) = case.args
+    value, problem = unpack(result.value, 2, case.func)
+    if problem:
+        return Verdict(False, problem)
+    moved = modified_issue(case, result, ("the list of sentences",))
+    if moved:
+        return Verdict(False, moved)
+    if case.func == "encode_words":
+        return _words_verdict(lists, *value, word_vocab)
+    return _tags_verdict(lists, *value, tag_vocab)
+
+
 # -- predict_tags ------------------------------------------------------------------------------
 
 def notebook_sentences() -> set:
@@ -392,6 +527,20 @@ def _held_out(n, seed, unknown_rate=0.1, seen=frozenset()):
     kept = [s for s in drawn if tuple(s.tokens) not in seen][:n]
     if len(kept) < n:
         raise RuntimeError(f"only {len(kept)} of {3 * n} sentences of seed {seed} are new; draw more")
+    return kept
+
+
+def _two_word_unknown(n, seed, seen=frozenset()):
+    """n new sentences whose every city is unknown, at least one of two words
+    ("Kuala Lumpur")."""
+    from rnnlab.data import UNKNOWN_CITIES
+
+    firsts = {c.split()[0] for c in UNKNOWN_CITIES if " " in c}
+    drawn = _held_out(8 * n, seed, unknown_rate=1.0, seen=seen)
+    kept = [s for s in drawn if firsts & set(s.tokens)][:n]
+    if len(kept) < n:
+        raise RuntimeError(f"only {len(kept)} sentences of seed {seed} hold a two-word "
+                           "unknown city; draw more")
     return kept
 
 
@@ -424,6 +573,10 @@ def _tagger_cases(seed):
     unknown = _held_out(100, seeds[F1_STEPS], unknown_rate=1.0, seen=seen)
     cases.append(case(f"100 sentences whose every city is unknown: F1 >= {F1_FULL:.2f}",
                       [(s.tokens, s.tags) for s in unknown], F1_FULL))
+    two_word = _two_word_unknown(60, seeds[F1_STEPS + 3], seen=seen)
+    cases.append(case("60 sentences with a two-word unknown city (every city unknown): "
+                      f"F1 >= {F1_FULL:.2f}", [(s.tokens, s.tags) for s in two_word],
+                      F1_FULL))
     mixed = _held_out(60, seeds[F1_STEPS + 1], seen=seen)
     batch = _joined(mixed[:20], 5) + [(s.tokens, s.tags) for s in mixed[20:]]
     cases.append(case(f"four long requests (five joined) batched with 40 short ones: F1 >= {F1_FULL:.2f}",
@@ -501,6 +654,10 @@ CHECKS = {
                                "neg_sampling_loss value and gradients against a float64 softplus reference", seed=54),
     "masked_cross_entropy": Check(_ce_cases, _ce_verdict,
                                   "masked_cross_entropy value and gradient against a log-sum-exp reference", seed=55),
+    "encode_batch": Check(
+        _encode_cases, _encode_verdict,
+        "encode_words and encode_tags against the notebook's vocabularies (rebuilt)",
+        seed=57),
     "predict_tags": Check(_tagger_cases, _tagger_verdict,
                           f"predict_tags: entity F1 on held-out sentences, full credit from {F1_FULL}", seed=56),
 }

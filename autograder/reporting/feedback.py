@@ -97,6 +97,45 @@ def score_line(earned: float, possible: float, pending: float) -> str:
     return text
 
 
+# What a check says when a case passes; such lines are grouped into one list instead of
+# repeating "correct" under every case.
+_PLAIN_PASS = {"", "correct", "ok", "passed"}
+
+
+def _message_details(messages: list[dict], secret_lines: set[str]) -> list[str]:
+    """HTML paragraphs for one cell's messages: the failures, then the passed cases as one list.
+
+    Failures that say the same thing (an unimplemented function fails every case with the same
+    error) are listed once with all their case names; a passed case whose message says more
+    than "correct" keeps its text.
+    """
+    e = html.escape
+    failed: dict[str, list[str]] = {}  # message text -> case labels, in order of appearance
+    noted, passed = [], []
+    for m in messages:
+        hidden = is_hidden_case(m)
+        label = ("hidden case " if hidden else "") + m["name"]
+        text = redact(m.get("message", ""), secret_lines, hidden)
+        if m["passed"] and text.strip().lower() in _PLAIN_PASS:
+            passed.append(label)
+        elif m["passed"]:
+            noted.append(f"<p>{e(label)}: <span class='pass'>passed</span></p><pre>{e(text)}</pre>")
+        else:
+            failed.setdefault(text, []).append(label)
+    details = []
+    for text, labels in failed.items():
+        head = (f"{e(labels[0])}: <span class='fail'>failed</span>" if len(labels) == 1 else
+                f"<span class='fail'>Failed ({len(labels)} cases, same message):</span> "
+                f"{e('; '.join(labels))}")
+        details.append(f"<p>{head}</p><pre>{e(text)}</pre>")
+    details += noted
+    if passed:
+        what = "case" if len(passed) == 1 else f"{len(passed)} cases"
+        details.append(f"<p><span class='pass'>Passed ({what}):</span> "
+                       f"{e('; '.join(passed))}</p>")
+    return details
+
+
 def render(record: dict, notebook: str, secret_lines: set[str], assignment_title: str = "",
            cells: list[CellScore] | None = None, comments: dict | None = None,
            order: list[str] | None = None) -> str:
@@ -161,13 +200,7 @@ def _row(gid, g: dict, c: CellScore | None, points, max_points, secret_lines) ->
     else:
         shown = f"{_points(points)} / {_points(max_points)}"
         result = "graded by hand" if c is not None and c.manual else g.get("status", "")
-    details = []
-    for m in g.get("messages", []):
-        hidden = is_hidden_case(m)
-        mark = "<span class='pass'>passed</span>" if m["passed"] else "<span class='fail'>failed</span>"
-        label = ("hidden case " if hidden else "") + m["name"]
-        text = redact(m.get("message", ""), secret_lines, hidden)
-        details.append(f"<p>{e(label)}: {mark}</p><pre>{e(text)}</pre>")
+    details = _message_details(g.get("messages", []), secret_lines)
     if c is not None and c.comment:
         details.append(f"<p>Comment from your grader:</p><pre>{e(c.comment)}</pre>")
     if c is not None and c.pending:

@@ -30,6 +30,13 @@ def _png(fig) -> str:
     return "<img alt='figure' src='data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii") + "'>"
 
 
+def _integer_ticks(axis) -> None:
+    """Ticks at whole numbers only, for axes that count submissions or number them."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def score_histogram(rows: list[Row]):
     import matplotlib.pyplot as plt
 
@@ -41,6 +48,7 @@ def score_histogram(rows: list[Row]):
                 color="#3b75af", edgecolor="white")
     ax.set_xlabel("total score (points)")
     ax.set_ylabel("number of submissions")
+    _integer_ticks(ax.yaxis)  # a count of submissions is never 2.5
     waiting = sum(1 for r in scored if r.pending_points)
     # A histogram of provisional scores must say so, or it reads as the final distribution.
     ax.set_title(f"Scores of {len(scored)} graded submissions"
@@ -78,6 +86,7 @@ def grading_times(rows: list[Row]):
     ax.bar(x, [r.record.result.timings.get("execution", 0.0) for r in timed],
            color="#c0504d", label="executing the notebook's cells")
     ax.set_xlabel("submission (sorted by grading time)")
+    _integer_ticks(ax.xaxis)
     ax.set_ylabel("seconds")
     ax.set_title("Grading time per submission")
     ax.legend(fontsize=8)

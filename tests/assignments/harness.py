@@ -1,6 +1,6 @@
 """Tests of the tests: run an assignment's hidden checks on its solution and on variants of it.
 
-Shared by every assignment (``a1_rnn_cell`` ... ``a5_embeddings_tagger``). For an assignment
+Shared by every assignment (``a1_rnn_cell`` ... ``a6_gru_attention``). For an assignment
 ``NAME`` there are three files:
 
     solutions/NAME/NAME.ipynb             the nbgrader source notebook (the solution)

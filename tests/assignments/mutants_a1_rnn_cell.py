@@ -5,8 +5,9 @@ Each replacement is exact text of solutions/a1_rnn_cell/a1_rnn_cell.ipynb (see h
 
 from harness import Alternative, Mutant
 
-# The data preview prints sentences; no check needs it.
-SKIP_CELLS = ("data",)
+# The data preview prints sentences and the temperature demo prints texts (its asserts
+# hold for the solution only); no check needs either.
+SKIP_CELLS = ("data", "temperature_demo")
 
 VOCAB_SORT = "sorted(counts, key=lambda tok: (-counts[tok], tok))"
 ENCODE = "np.array([stoi.get(tok, 0) for tok in tokens], dtype=np.int64)"
@@ -14,8 +15,54 @@ STEP_Z = 'z = x @ params["W_ih"].T + params["b_ih"] + h_prev @ params["W_hh"].T 
 LOOP = "h[t] = rnn_step_forward(x[t], h_prev, params)\n        h_prev = h[t]"
 SHIFT = "    scores = scores - scores.max(axis=1, keepdims=True)   # exp never overflows\n"
 NORMALISE = "return e / e.sum(axis=1, keepdims=True)"
+TEMPER = ("    z = scores / tau\n"
+          "    z = z - z.max(axis=1, keepdims=True)"
+          "   # exp never overflows, even for a tiny tau\n")
+EXP = "    e = np.exp(z)\n    return e / np.sum(e, axis=1, keepdims=True)\n"
+DRAW = "out[t] = np.minimum((cdf <= u[t][:, None]).sum(axis=1), V - 1)"
+STEP = "h = rnn_step_forward(one_hot(prev, V), h, params)"
+PROBS = "probs = softmax_temperature(h @ W_hy.T + b_y, tau)"
+FEED = "        prev = out[t]\n"
 
 MUTANTS = [
+    # softmax_temperature
+    Mutant("scores multiplied by tau",
+           replace=(("z = scores / tau", "z = scores * tau"),),
+           kills=("softmax_temperature",)),
+    Mutant("tempered softmax without the max shift",
+           replace=((TEMPER, "    z = scores / tau\n"),),
+           kills=("softmax_temperature",)),
+    Mutant("tempered softmax over the batch axis",
+           replace=(("np.sum(e, axis=1, keepdims=True)",
+                     "np.sum(e, axis=0, keepdims=True)"),),
+           kills=("softmax_temperature",)),
+    Mutant("tau = 0 accepted", replace=(("if not tau > 0:", "if tau < 0:"),),
+           kills=("softmax_temperature",)),
+    Mutant("only tau = 0 rejected", replace=(("if not tau > 0:", "if tau == 0:"),),
+           kills=("softmax_temperature",)),
+    # sample_text
+    Mutant("argmax instead of a draw",
+           replace=((DRAW, "out[t] = probs.argmax(axis=1)"),), kills=("sample_text",)),
+    Mutant("drawn character not fed back",
+           replace=((FEED, "        prev = np.asarray(first)\n"),),
+           kills=("sample_text",)),
+    Mutant("state not carried between draws",
+           replace=((STEP, "h = rnn_step_forward(one_hot(prev, V), h0, params)"),),
+           kills=("sample_text",)),
+    Mutant("u compared with the probabilities, not their cumulative sum",
+           replace=(("cdf = np.cumsum(probs, axis=1)", "cdf = probs"),),
+           kills=("sample_text",)),
+    Mutant("temperature ignored in the draw",
+           replace=((PROBS, "probs = softmax_temperature(h @ W_hy.T + b_y, 1.0)"),),
+           kills=("sample_text",)),
+    Mutant("first character returned as out[0]",
+           replace=((FEED, FEED + "    out = np.concatenate("
+                                  "[np.asarray(first)[None], out[:-1]])\n"),),
+           kills=("sample_text",)),
+    Mutant("draws returned as floats",
+           replace=(("out = np.empty((L, N), dtype=np.int64)",
+                     "out = np.empty((L, N))"),),
+           kills=("sample_text",)),
     # build_vocab
     Mutant("vocab in alphabetical order only", replace=((VOCAB_SORT, "sorted(counts)"),), kills=("build_vocab",)),
     Mutant("vocab ties in first-seen order", replace=((VOCAB_SORT, "sorted(counts, key=lambda tok: -counts[tok])"),),
@@ -101,6 +148,14 @@ MUTANTS = [
 ]
 
 ALTERNATIVES = [
+    Alternative("tempered softmax by log-sum-exp", replace=((TEMPER + EXP, (
+        "    z = scores / tau\n"
+        "    m = z.max(axis=1, keepdims=True)\n"
+        "    log_sum = np.log(np.exp(z - m).sum(axis=1, keepdims=True))\n"
+        "    return np.exp(z - m - log_sum)\n")),)),
+    Alternative("draw with searchsorted per sequence", replace=((DRAW, (
+        "out[t] = [min(np.searchsorted(cdf[n], u[t, n], side='right'), V - 1)\n"
+        "                  for n in range(N)]")),)),
     Alternative("vocab by two stable sorts", replace=((VOCAB_SORT, "sorted(sorted(counts), key=counts.get, reverse=True)"),)),
     Alternative("encode with list.index", replace=((ENCODE, "np.array([itos.index(tok) if tok in itos else 0 for tok in tokens], dtype=np.int64)"),)),
     Alternative("one_hot by comparison", replace=(("np.eye(V)[indices]", "(indices[..., None] == np.arange(V)).astype(np.float64)"),)),
@@ -134,4 +189,5 @@ ALTERNATIVES = [
 SHORTCUT = Mutant("rnn_step_forward from rnnlab", replace=((STEP_Z + "\n    return np.tanh(z)",
                                                             "from rnnlab.rnn import rnn_step_forward as reference\n"
                                                             "    return reference(x, h_prev, params)[0]"),),
-                  kills=("rnn_step_forward", "rnn_forward", "classify_sequence"))
+                  kills=("rnn_step_forward", "rnn_forward", "classify_sequence",
+                         "sample_text"))

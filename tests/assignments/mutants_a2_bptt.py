@@ -8,8 +8,8 @@ from harness import Alternative, Mutant
 # The figure of Part 5 needs no check and takes a second.
 SKIP_CELLS = ("plot_grad_norms_over_time",)
 
-DZ = "dz = dh_next * (1 - h_next ** 2)        # (N, H): tanh' from the cached output"
-DH_PREV = 'dh_prev = dz @ params["W_hh"]            # (N, H)'
+DA = "da = dh_next * (1 - h_next ** 2)        # (N, H): tanh' from the cached output"
+DH_PREV = 'dh_prev = da @ params["W_hh"]            # (N, H)'
 FULL_STEP = "dx[t], carry, step = rnn_step_backward(dh[t] + carry, step_cache(t))"
 FULL_SUM = FULL_STEP + "\n            for name in grads:\n                grads[name] += step[name]"
 STEP_CACHE = 'return {"x": x[t], "h_prev": h[t - 1] if t > 0 else h0, "h_next": h[t], "params": params}'
@@ -26,21 +26,21 @@ FULL_BLOCK = '''        carry = np.zeros_like(h0)
 
 MUTANTS = [
     # rnn_step_backward
-    Mutant("tanh derivative missing", replace=((DZ, "dz = dh_next"),),
+    Mutant("tanh derivative missing", replace=((DA, "da = dh_next"),),
            kills=("rnn_step_backward", "rnn_backward", "rnn_backward_truncated", "grad_norms_over_time")),
-    Mutant("derivative as 1 - tanh(h)^2", replace=((DZ, "dz = dh_next * (1 - np.tanh(h_next) ** 2)"),),
+    Mutant("derivative as 1 - tanh(h)^2", replace=((DA, "da = dh_next * (1 - np.tanh(h_next) ** 2)"),),
            kills=("rnn_step_backward", "rnn_backward")),
-    Mutant("sigmoid derivative for tanh", replace=((DZ, "dz = dh_next * h_next * (1 - h_next)"),),
+    Mutant("sigmoid derivative for tanh", replace=((DA, "da = dh_next * h_next * (1 - h_next)"),),
            kills=("rnn_step_backward", "rnn_backward")),
-    Mutant("dh_prev through W_hh transposed", replace=((DH_PREV, 'dh_prev = dz @ params["W_hh"].T'),),
+    Mutant("dh_prev through W_hh transposed", replace=((DH_PREV, 'dh_prev = da @ params["W_hh"].T'),),
            kills=("rnn_step_backward", "rnn_backward", "grad_norms_over_time")),
-    Mutant("dW_hh transposed", replace=(('"W_hh": dz.T @ h_prev', '"W_hh": h_prev.T @ dz'),),
+    Mutant("dW_hh transposed", replace=(('"W_hh": da.T @ h_prev', '"W_hh": h_prev.T @ da'),),
            kills=("rnn_step_backward", "rnn_backward")),
-    Mutant("bias gradient averaged over the batch", replace=(("db = dz.sum(axis=0)", "db = dz.mean(axis=0)"),),
+    Mutant("bias gradient averaged over the batch", replace=(("db = da.sum(axis=0)", "db = da.mean(axis=0)"),),
            kills=("rnn_step_backward",)),
-    Mutant("float32 cast", replace=((DZ, "dz = (dh_next * (1 - h_next ** 2)).astype(np.float32)"),),
+    Mutant("float32 cast", replace=((DA, "da = (dh_next * (1 - h_next ** 2)).astype(np.float32)"),),
            kills=("rnn_step_backward", "rnn_backward")),
-    Mutant("dh_next modified in place", replace=((DZ, "dh_next *= 1 - h_next ** 2\n    dz = dh_next"),),
+    Mutant("dh_next modified in place", replace=((DA, "dh_next *= 1 - h_next ** 2\n    da = dh_next"),),
            kills=("rnn_step_backward",)),
     # rnn_backward, full
     Mutant("gradient not summed over time (last step only)",
@@ -113,22 +113,22 @@ MUTANTS = [
 ]
 
 ALTERNATIVES = [
-    Alternative("weight gradients with einsum", replace=(('"W_ih": dz.T @ x, "W_hh": dz.T @ h_prev',
-                                                          '"W_ih": np.einsum("nh,nd->hd", dz, x), "W_hh": np.einsum("nh,nk->hk", dz, h_prev)'),)),
-    Alternative("derivative from cosh of the recomputed pre-activation", replace=((DZ,
-        'z = x @ params["W_ih"].T + params["b_ih"] + h_prev @ params["W_hh"].T + params["b_hh"]\n'
-        "    dz = dh_next / np.cosh(z) ** 2"),)),
+    Alternative("weight gradients with einsum", replace=(('"W_ih": da.T @ x, "W_hh": da.T @ h_prev',
+                                                          '"W_ih": np.einsum("nh,nd->hd", da, x), "W_hh": np.einsum("nh,nk->hk", da, h_prev)'),)),
+    Alternative("derivative from cosh of the recomputed pre-activation", replace=((DA,
+        'a = x @ params["W_ih"].T + params["b_ih"] + h_prev @ params["W_hh"].T + params["b_hh"]\n'
+        "    da = dh_next / np.cosh(a) ** 2"),)),
     Alternative("full BPTT through the per-window walk", replace=(("if k == T:  # full BPTT", "if False:  # full BPTT"),)),
     Alternative("full BPTT inline and vectorised over time", replace=((FULL_BLOCK, '''        carry = np.zeros_like(h0)
         h_prev = np.concatenate([h0[None], h[:-1]])  # (T, N, H)
-        dz = np.empty_like(h)
+        da = np.empty_like(h)
         for t in range(T - 1, -1, -1):
-            dz[t] = (dh[t] + carry) * (1 - h[t] ** 2)
-            carry = dz[t] @ params["W_hh"]
-        db = dz.sum(axis=(0, 1))
-        grads = {"W_ih": np.einsum("tnh,tnd->hd", dz, x), "W_hh": np.einsum("tnh,tnk->hk", dz, h_prev),
+            da[t] = (dh[t] + carry) * (1 - h[t] ** 2)
+            carry = da[t] @ params["W_hh"]
+        db = da.sum(axis=(0, 1))
+        grads = {"W_ih": np.einsum("tnh,tnd->hd", da, x), "W_hh": np.einsum("tnh,tnk->hk", da, h_prev),
                  "b_ih": db, "b_hh": db.copy()}
-        return dz @ params["W_ih"], carry, grads'''),)),
+        return da @ params["W_ih"], carry, grads'''),)),
     Alternative("cross-entropy gradient by a loop over kept positions", replace=((CE_GRAD, '''dlogits = np.exp(log_probs)
     for t, n in zip(*np.nonzero(mask)):
         dlogits[t, n, targets[t, n]] -= 1.0

@@ -2,7 +2,8 @@
 
 Every mutant is a plausible student mistake, written as an exact replacement in the solution
 code or as a replacement function; every alternative is a correct rewrite that must keep full
-marks. The experiment cell (training ten taggers) is left out: no hidden check reads it.
+marks. The experiment cell (training ten Jordan networks) is left out: no hidden check
+reads it.
 """
 
 import numpy as np
@@ -20,6 +21,17 @@ _CAT = "out = np.concatenate([h_fwd, h_bwd[::-1]], axis=2)"
 _BWD_FWD = "h_bwd, cache_bwd = rnn_forward(x[::-1], h0[1], params_bwd)"
 _BWD_BACK = 'dx_bwd, dh0_bwd, grads_bwd = rnn_backward(dout[::-1, :, H:], cache["bwd"])'
 _FWD_BACK = 'dx_fwd, dh0_fwd, grads_fwd = rnn_backward(dout[:, :, :H], cache["fwd"])'
+_FED = "fed[1:] = np.eye(K)[targets[:-1]]   # step t reads the label of step t-1"
+_TF_STEP = "y[t], step = jordan_step_forward(x[t], fed[t], params)"
+_TF_STEP_BACK = "dx[t], _, g = jordan_step_backward(dy[t], step)"
+_TF_SUM = "grads = {k: grads[k] + g[k] for k in grads}"
+_TF_LOOP = """    for t in range(x.shape[0]):
+        step = {"x": x[t], "y_prev": fed[t], "h": h[t], "y": y[t], "params": p}
+        # dy_prev goes nowhere: fed[t] is data, not the output of step t-1
+        dx[t], _, g = jordan_step_backward(dy[t], step)
+        grads = {k: grads[k] + g[k] for k in grads}
+"""
+_RANGE = "if np.any((targets < 0) | (targets >= K)):"
 
 
 def _in_place_forward(ns):
@@ -154,6 +166,48 @@ MUTANTS = [
            kills=("jordan_step_forward", "jordan_forward")),
     Mutant("jordan_forward returns empty arrays for T=0",
            replace=((NO_STEP_CHECK, ""),), kills=("jordan_forward",)),
+    # teacher_inputs
+    Mutant("teacher feeds the label of the same step",
+           replace=((_FED, "fed[1:] = np.eye(K)[targets[1:]]"),),
+           kills=("teacher_inputs",)),
+    Mutant("teacher's first input is the first label",
+           replace=((_FED, "fed[:] = np.eye(K)[targets]"),), kills=("teacher_inputs",)),
+    Mutant("K taken from the largest label",
+           replace=(("fed = np.zeros((T, N, K))",
+                     "K = int(targets.max()) + 1\n    fed = np.zeros((T, N, K))"),),
+           kills=("teacher_inputs",)),
+    Mutant("no range check on the labels", replace=((_RANGE, "if False:"),),
+           kills=("teacher_inputs",)),
+    Mutant("negative labels accepted", replace=((_RANGE, "if np.any(targets >= K):"),),
+           kills=("teacher_inputs",)),
+    # jordan_forward_teacher
+    Mutant("teacher-forced forward feeds back its own output", replace=((_TF_STEP, (
+        "y[t], step = jordan_step_forward(\n"
+        "            x[t], fed[0] if t == 0 else y[t - 1], params)")),),
+           kills=("jordan_forward_teacher",)),
+    Mutant("teacher-forced forward reads fed[t+1]", replace=((_TF_STEP, (
+        "y[t], step = jordan_step_forward(x[t], fed[min(t + 1, T - 1)], params)")),),
+           kills=("jordan_forward_teacher",)),
+    Mutant("teacher-forced cache without h",
+           replace=(("cache = dict(x=x, fed=fed, h=h, y=y, params=params)",
+                     "cache = dict(x=x, fed=fed, y=y, params=params)"),),
+           kills=("jordan_forward_teacher",)),
+    # jordan_backward_teacher
+    Mutant("teacher-forced backward carries dy_prev to the step before",
+           replace=((_TF_LOOP, _TF_LOOP
+                     .replace("for t in range(x.shape[0]):",
+                              "for t in reversed(range(x.shape[0])):")
+                     .replace(_TF_STEP_BACK, "dx[t], carry, g = "
+                              "jordan_step_backward(dy[t] + carry, step)")
+                     .replace("    for t", "    carry = 0.0\n    for t")),),
+           kills=("jordan_backward_teacher",)),
+    Mutant("teacher-forced backward keeps only the last step's gradients",
+           replace=((_TF_SUM, "grads = {k: g[k] for k in grads}"),),
+           kills=("jordan_backward_teacher",)),
+    Mutant("teacher-forced backward reads the previous step's fed vector",
+           replace=(('"y_prev": fed[t], "h": h[t]',
+                     '"y_prev": fed[t - 1], "h": h[t]'),),
+           kills=("jordan_backward_teacher",)),
 ]
 
 
@@ -199,6 +253,25 @@ ALTERNATIVES = [
                 replace=(('cache = dict(x=x, y_prev=y_prev, h=h, y=y_next, params=params)', "cache = dict(x=x.copy(), y_prev=y_prev.copy(), h=h, y=y_next, params=params, a=a)"),
                          ('cache = dict(x=x, y0=y0, h=h, y=y, params=params)', "cache = dict(x=x, y0=y0, h=h.copy(), y=y, params=dict(params), T=T)"),
                          ('cache = dict(fwd=cache_fwd, bwd=cache_bwd)', "cache = dict(fwd=cache_fwd, bwd=cache_bwd, out=out)"))),
+    Alternative("teacher inputs by a loop over time", replace=((_FED, (
+        "for t in range(1, T):\n"
+        "        fed[t, np.arange(N), targets[t - 1]] = 1.0")),)),
+    Alternative("teacher-forced forward without the step function",
+                replace=((_TF_STEP + '\n        h[t] = step["h"]', (
+                    'h[t] = np.tanh(x[t] @ params["W_ih"].T + params["b_ih"]\n'
+                    '                      + fed[t] @ params["W_yh"].T\n'
+                    '                      + params["b_hh"])\n'
+                    '        y[t] = softmax(h[t] @ params["W_hy"].T\n'
+                    '                       + params["b_y"])')),)),
+    Alternative("teacher-forced backward vectorised over time", replace=((_TF_LOOP, """\
+    dz = y * (dy - np.sum(dy * y, axis=2, keepdims=True))          # (T, N, K)
+    da = (dz @ p["W_hy"]) * (1.0 - h ** 2)                          # (T, N, H)
+    dx = da @ p["W_ih"]
+    grads = {"W_ih": np.einsum("tnh,tnd->hd", da, x),
+             "W_yh": np.einsum("tnh,tnk->hk", da, fed),
+             "b_ih": da.sum(axis=(0, 1)), "b_hh": da.sum(axis=(0, 1)),
+             "W_hy": np.einsum("tnk,tnh->kh", dz, h), "b_y": dz.sum(axis=(0, 1))}
+"""),)),
 ]
 
 # A solution calling the course's reference implementation (test_release: no points for it).

@@ -98,6 +98,54 @@ def _stoi_without_unknown(ns):
     return encode_words
 
 
+def _encode_words(how):
+    """encode_words built a known wrong way (see the mutant names); same tagger."""
+    def factory(ns):
+        word_vocab, PAD = ns["word_vocab"], ns["PAD"]
+
+        def encode_words(token_lists):
+            lengths = [len(t) for t in token_lists]
+            T = max(lengths)
+            pad = 0 if how == "pad_unk" else PAD
+            x = torch.full((T, len(token_lists)), pad, dtype=torch.long)
+            for n, tokens in enumerate(token_lists):
+                x[:len(tokens), n] = torch.from_numpy(word_vocab.encode(tokens))
+            if how == "batch_major":
+                x = x.T.contiguous()
+            if how == "padded_lengths":
+                lengths = [T] * len(token_lists)
+            return x, torch.tensor(lengths, dtype=torch.long)
+        return encode_words
+    return factory
+
+
+def _encode_tags(how):
+    """encode_tags built a known wrong way (see the mutant names)."""
+    from rnnlab.data import SLOT_TAGS
+
+    def factory(ns):
+        tag_vocab = ns["tag_vocab"]
+
+        def encode_tags(tag_lists):
+            T = max(len(t) for t in tag_lists)
+            y = torch.zeros((T, len(tag_lists)), dtype=torch.long)
+            mask = torch.zeros((T, len(tag_lists)))
+            for n, tags in enumerate(tag_lists):
+                if how == "slot_tags":
+                    index = [SLOT_TAGS.index(t) for t in tags]
+                else:
+                    index = tag_vocab.encode(tags)
+                y[:len(tags), n] = torch.as_tensor(index)
+                mask[:len(tags), n] = 1.0
+            if how == "mask_everywhere":
+                mask = torch.ones_like(mask)
+            if how == "mask_long":
+                mask = mask.long()
+            return y, mask
+        return encode_tags
+    return factory
+
+
 def _memoriser(per_word=False):
     """predict_tags that looks the training data up instead of reading the sentence with the tagger.
 
@@ -189,6 +237,22 @@ MUTANTS = [
     Mutant("padding positions tagged too", replace=((DECODE, "tag_vocab.decode(best[:, n])"),), kills=("predict_tags",)),
     Mutant("unknown words not mapped to the unknown slot", patch={"encode_words": _stoi_without_unknown},
            kills=("predict_tags",)),
+    # encode_words, encode_tags (replacement functions: their cell feeds the training)
+    Mutant("padding with the unknown slot 0 instead of PAD",
+           patch={"encode_words": _encode_words("pad_unk")}, kills=("encode_batch",)),
+    Mutant("word indices batch-major (N, T)",
+           patch={"encode_words": _encode_words("batch_major")},
+           kills=("encode_batch",)),
+    Mutant("lengths counted with the padding",
+           patch={"encode_words": _encode_words("padded_lengths")},
+           kills=("encode_batch",)),
+    Mutant("tags indexed in SLOT_TAGS order",
+           patch={"encode_tags": _encode_tags("slot_tags")}, kills=("encode_batch",)),
+    Mutant("mask 1 on padding too",
+           patch={"encode_tags": _encode_tags("mask_everywhere")},
+           kills=("encode_batch",)),
+    Mutant("mask as integers",
+           patch={"encode_tags": _encode_tags("mask_long")}, kills=("encode_batch",)),
     # a tagger graded on the data it memorised would pass: the held-out sets leave that data out
     Mutant("sentences looked up in the training data", patch={"predict_tags": _memoriser()}, kills=("predict_tags",)),
     Mutant("each word's most frequent training tag", patch={"predict_tags": _memoriser(per_word=True)},
@@ -228,6 +292,10 @@ ALTERNATIVES = [
         "                            - F.logsigmoid(-(negative_vecs[b] @ center_vecs[b])).sum()\n"
         "                            for b in range(center_vecs.shape[0])])\n"
         "    return per_pair.mean()\n"),)),
+    Alternative("encode_words by hand, without pad_sequences",
+                patch={"encode_words": _encode_words("by_hand")}),
+    Alternative("encode_tags by hand, without pad_sequences",
+                patch={"encode_tags": _encode_tags("by_hand")}),
     Alternative("masked loss by boolean indexing", patch={"masked_cross_entropy": _ce("boolean")}),
     Alternative("masked loss from log_softmax and gather", patch={"masked_cross_entropy": _ce("gather")}),
     Alternative("tagging one sentence at a time", replace=((PREDICT_BODY, """    tagger.eval()

@@ -37,6 +37,50 @@ def test_forward_references_match_rnnlab():
         assert rel_error(A1._torch_rnn(*case.args), rnn_forward(*case.args)[0]) < 1e-13, case.name
 
 
+def test_tempered_softmax_reference_matches_rnnlab_softmax():
+    from rnnlab.activations import softmax
+
+    for case in A1._temperature_cases(18):
+        if not case.meta.get("expects_error"):
+            scores, tau = case.args
+            want = softmax(scores / tau, axis=1)
+            assert rel_error(A1._tempered(scores, tau), want) < 1e-13, case.name
+
+
+def _draws_with_numpy_choice(params, W_hy, b_y, h0, first, u, tau):
+    """rnnlab's cell and softmax, the draw as rng.choice makes it (a second oracle)."""
+    from rnnlab.activations import softmax
+    from rnnlab.rnn import rnn_step_forward
+
+    V = W_hy.shape[0]
+    h, prev, out = h0, np.asarray(first), []
+    for t in range(u.shape[0]):
+        h, _ = rnn_step_forward(np.eye(V)[prev], h, params)
+        p = softmax((h @ W_hy.T + b_y) / tau, axis=1)
+        # Generator.choice draws k = searchsorted(cdf / cdf[-1], uniform, side="right")
+        # with cdf = cumsum(p).
+        k = []
+        for row, x in zip(p, u[t]):
+            cdf = np.cumsum(row)
+            k.append(int(np.searchsorted(cdf / cdf[-1], x, side="right")))
+        out.append(np.minimum(k, V - 1))
+        prev = out[-1]
+    return np.array(out)
+
+
+def test_sample_reference_draws_like_rng_choice_and_its_mistakes_differ():
+    seen = set()
+    for case in A1._sample_cases(19):
+        want = A1._sample_reference(*case.args)
+        assert np.array_equal(want, _draws_with_numpy_choice(*case.args)), case.name
+        distinct = {how for how in ("argmax", "no_feedback", "reset", "no_tau")
+                    if not np.array_equal(A1._sample_reference(*case.args, how=how),
+                                          want)}
+        assert distinct, case.name  # every case tells some mistake from the right draws
+        seen |= distinct
+    assert seen == {"argmax", "no_feedback", "reset", "no_tau"}
+
+
 def test_parameter_counts_match_the_lecture_notes_keras_summary():
     # Keras printed 784 for SimpleRNN(16) on 32 features and 4352 for the Dense(256) after it.
     assert A1._torch_count(32, 16, "keras") == 784

@@ -144,3 +144,49 @@ def test_an_empty_sequence_expects_the_error_class_rnnlab_raises(module, check, 
     assert [c.args[0].shape[0] for c in cases] == [0]
     with pytest.raises(ValueError):
         forward(*cases[0].args[:3])
+
+
+def test_teacher_forced_references_match_rnnlab_steps_and_centred_differences():
+    from rnnlab.gradcheck import numerical_gradient
+    from rnnlab.jordan import jordan_step_backward, jordan_step_forward
+
+    for case in A3.CHECKS["jordan_backward_teacher"].make_cases():
+        dy, cache = case.args
+        x, fed, params = cache["x"], cache["fed"], cache["params"]
+        if x.shape[1] == 0:
+            continue
+        ref = A3._teacher_reference(x, fed, params, dy)
+        steps = [jordan_step_forward(x[t], fed[t], params) for t in range(x.shape[0])]
+        want = np.stack([y for y, _ in steps])
+        assert np.allclose(ref["y"], want, rtol=1e-12, atol=1e-14), case.name
+        # rnnlab's step backward with each step's dy alone: nothing flows between steps
+        grads = [jordan_step_backward(dy[t], c)[2] for t, (_, c) in enumerate(steps)]
+        for k in params:
+            want = sum(g[k] for g in grads)
+            assert np.allclose(ref["grads"][k], want, rtol=1e-10, atol=1e-12), case.name
+        if case.meta["oracle"] == "centred":
+            def loss(W_yh):
+                y = A3._teacher_reference(x, fed, {**params, "W_yh": W_yh})["y"]
+                return float(np.sum(y * dy))
+            num = numerical_gradient(loss, params["W_yh"])
+            assert np.allclose(num, ref["grads"]["W_yh"], rtol=1e-6, atol=1e-8)
+        # the carried-gradient hint (what jordan_backward would do) is another answer,
+        # except where saturated tanh units pass (almost) nothing back
+        dx_hints, _ = A3._teacher_carry_hints(dy, cache)
+        (hx,) = dx_hints.values()
+        if x.shape[0] > 1 and "saturating" not in case.name:
+            assert not np.allclose(hx, ref["grads"]["x"], rtol=1e-9, atol=0), case.name
+
+
+def test_teacher_inputs_reference_is_zeros_then_the_previous_one_hot_label():
+    for case in A3.CHECKS["teacher_inputs"].make_cases():
+        if case.meta.get("expects_error"):
+            targets, K = case.args
+            assert np.any((targets < 0) | (targets >= K)), case.name
+            continue
+        targets, K = case.args
+        fed = A3._teacher_inputs_reference(targets, K)
+        assert fed.shape == targets.shape + (K,) and np.all(fed[0] == 0), case.name
+        for t in range(1, targets.shape[0]):
+            assert np.array_equal(fed[t].argmax(-1), targets[t - 1]), case.name
+            assert np.all(fed[t].sum(-1) == 1), case.name

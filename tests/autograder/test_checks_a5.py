@@ -169,3 +169,55 @@ def test_tagger_credit_steps_with_the_f1():
                                      args_after=case.args) for case in tagger}
     messages = [m for _, _, passed, m in evaluate(A5.CHECKS["predict_tags"], wrong_order, tagger)[1] if not passed]
     assert messages and all("entity F1" in m for m in messages)
+
+
+def _encoded_by_hand(lists, vocab, pad):
+    """A padded (T, N) index array built position by position (a second oracle)."""
+    T = max(len(x) for x in lists)
+    out = np.full((T, len(lists)), pad, dtype=np.int64)
+    for n, items in enumerate(lists):
+        for t, item in enumerate(items):
+            out[t, n] = vocab.stoi.get(item, 0)
+    return out
+
+
+def test_encode_cases_hold_unknown_cities_and_accept_a_hand_encoding():
+    from rnnlab.data import UNKNOWN_CITIES
+
+    words, tags = A5._vocabs()
+    assert words.itos[:2] == ["<unk>", "<pad>"]
+    unknown_words = {w for city in UNKNOWN_CITIES for w in city.split()}
+    word_cases = [c for c in cases("encode_batch") if c.func == "encode_words"]
+    assert any(w in unknown_words for c in word_cases for s in c.args[0] for w in s)
+    pairs = ({"Kuala", "Lumpur"}, {"Tel", "Aviv"}, {"Buenos", "Aires"})
+    assert any(pair <= set(s) for c in word_cases for s in c.args[0] for pair in pairs)
+    for case in cases("encode_batch"):
+        (lists,) = case.args
+        lengths = np.array([len(x) for x in lists])
+        if case.func == "encode_words":
+            value = (_encoded_by_hand(lists, words, words.stoi["<pad>"]), lengths)
+        else:
+            T = lengths.max()
+            mask = (np.arange(T)[:, None] < lengths[None, :]).astype(np.float32)
+            value = (_encoded_by_hand(lists, tags, 0), mask)
+        result = Result(value=value, args_after=case.args)
+        assert A5._encode_verdict(case, result).passed, case.name
+
+
+def test_encode_verdict_rejects_padding_with_unk_and_integer_masks():
+    words, tags = A5._vocabs()
+    for case in cases("encode_batch"):
+        (lists,) = case.args
+        lengths = np.array([len(x) for x in lists])
+        if case.func == "encode_words":
+            if lengths.min() == lengths.max():
+                continue
+            value = (_encoded_by_hand(lists, words, 0), lengths)
+            message = "padding position"
+        else:
+            T = lengths.max()
+            mask = (np.arange(T)[:, None] < lengths[None, :]).astype(np.int64)
+            value = (_encoded_by_hand(lists, tags, 0), mask)
+            message = "dtype int64"
+        got = A5._encode_verdict(case, Result(value=value, args_after=case.args))
+        assert not got.passed and message in got.message, (case.name, got.message)

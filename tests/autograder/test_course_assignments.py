@@ -1,4 +1,4 @@
-"""rnngrade grades the five course assignments: a solution gets every autograded point, the
+"""rnngrade grades the six course assignments: a solution gets every autograded point, the
 student version as released gets none, and the feedback a student gets shows no hidden test.
 
 Runs the real command-line tool (`rnngrade release`, `grade`, `export`, `feedback`) inside the

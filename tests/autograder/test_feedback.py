@@ -164,3 +164,41 @@ def test_cells_follow_the_notebook_order_when_given():
              _cell("answer_why", 2.0, 0.0, pending=True, cell_type="markdown")]
     page = render(record, "fixture", set(), cells=cells, order=["test_scale", "answer_why", "test_add"])
     assert page.index("<td>test_scale</td>") < page.index("<td>answer_why</td>") < page.index("<td>test_add</td>")
+
+
+def test_passed_cases_are_grouped_and_failures_keep_their_text():
+    messages = [{"name": f"step: case {i}", "passed": True, "message": "correct", "hidden": True}
+                for i in range(4)]
+    messages.append({"name": "step: T=1", "passed": False, "message": "wrong shape (2, 3)",
+                     "hidden": True})
+    messages.append({"name": "step: slow", "passed": True, "message": "correct, but took 3 s",
+                     "hidden": True})
+    grade = {"notebook": "fixture", "grade_id": "test_step", "points": 4.0, "max_points": 6.0,
+             "status": "failed", "messages": messages}
+    record = {"student": "bob", "assignment": "fixture", "checksum": "x", "merged": True,
+              "result": {"status": "graded", "reasons": [], "flags": [], "points": 4.0,
+                         "max_points": 6.0, "grades": {"test_step": grade}}}
+    page = render(record, "fixture", set())
+    # One line lists the four plain passes; "correct" is not repeated per case.
+    assert "Passed (4 cases):" in page
+    assert page.count(">correct<") == 0 and page.count("correct</pre>") == 0
+    assert "hidden case step: case 0; hidden case step: case 1" in page
+    # The failure and the pass that says more keep their own lines and text.
+    assert "hidden case step: T=1: <span class='fail'>failed</span>" in page
+    assert "wrong shape (2, 3)" in page and "correct, but took 3 s" in page
+
+
+def test_failures_with_the_same_message_are_listed_once():
+    messages = [{"name": f"f: case {i}", "passed": False, "hidden": True,
+                 "message": "f raised NotImplementedError"} for i in range(3)]
+    messages.append({"name": "f: T=1", "passed": False, "hidden": True, "message": "wrong shape"})
+    grade = {"notebook": "fixture", "grade_id": "test_f", "points": 0.0, "max_points": 2.0,
+             "status": "failed", "messages": messages}
+    record = {"student": "bob", "assignment": "fixture", "checksum": "x", "merged": True,
+              "result": {"status": "graded", "reasons": [], "flags": [], "points": 0.0,
+                         "max_points": 2.0, "grades": {"test_f": grade}}}
+    page = render(record, "fixture", set())
+    assert page.count("f raised NotImplementedError") == 1
+    assert "Failed (3 cases, same message):" in page
+    assert "hidden case f: case 0; hidden case f: case 1; hidden case f: case 2" in page
+    assert "hidden case f: T=1: <span class='fail'>failed</span>" in page

@@ -198,3 +198,27 @@ def test_a_result_not_yet_in_the_gradebook_shows_the_same_waiting_points(a1_cour
     assert cli.main(["feedback", A1, "--student", "late", "--course", str(a1_course.root)]) == 0
     page = (a1_course.feedback_dir("late", A1) / f"{A1}.html").read_text()
     assert f"Score: {0:g} of {total:g} points, {pending:g} awaiting manual grading." in _text(page)
+
+
+@pytest.mark.browser
+def test_feedback_pages_and_report_fit_a_1280_pixel_window(a1_course, capsys, tmp_path):
+    """The pages a student and an instructor read, opened in Chromium: nothing wider than its
+    box, figures at a readable scale; their screenshots are saved in artifacts/ to be looked at."""
+    import chromium_driver
+
+    _rerun(a1_course, capsys)
+    pages = {"feedback-a1-full": a1_course.feedback_dir("full", A1) / f"{A1}.html",
+             "feedback-a1-blank": a1_course.feedback_dir("blank", A1) / f"{A1}.html",
+             "report-a1": a1_course.state / A1 / "report.html"}
+    driver = chromium_driver.start(tmp_path / "chromium-profile")
+    try:
+        problems = {}
+        for name, path in pages.items():
+            driver.get(path.as_uri())
+            chromium_driver.screenshot(driver, name)
+            found = chromium_driver.overflowing(driver) + chromium_driver.shrunk_images(driver)
+            if found:
+                problems[name] = found
+    finally:
+        driver.quit()
+    assert not problems, problems

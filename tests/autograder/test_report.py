@@ -68,3 +68,15 @@ def test_report_shows_the_limits_line_the_jobs_recorded(class_course):
     page = render(class_course, "fixture")
     assert page.count("limits per job: memory 512 MiB by rlimits + watchdog (RLIMIT_DATA &lt;x&gt;)") == 1
     assert "RLIMIT_DATA 1 B" not in page
+
+
+def test_counts_and_submission_numbers_have_whole_number_ticks(class_course):
+    rows = class_rows(class_course, "fixture")
+    for fig, axis in ((score_histogram(rows), "y"), (grading_times(rows), "x")):
+        ax = fig.axes[0]
+        fig.canvas.draw()
+        ticks = (ax.get_yticks() if axis == "y" else ax.get_xticks())
+        lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+        shown = [t for t in ticks if lo <= t <= hi]
+        assert len(shown) >= 2
+        assert all(float(t).is_integer() for t in shown), (axis, shown)

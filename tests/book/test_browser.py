@@ -2,8 +2,10 @@
 
 Needs the book built by ``make book`` (``make test`` builds it first). Checks, per page: no
 JavaScript errors in the console, math rendered by MathJax (no raw ``$$`` left), every image
-loaded, internal links resolve; then that the search page finds "Jordan". A screenshot of one
-chapter is saved in ``artifacts/``.
+loaded, internal links resolve, and nothing (displayed equation, code cell, output, table, image)
+is wider than its box at 1280 px, and no figure is scaled down so far that its labels
+become unreadable; then that the search page finds "Jordan". Screenshots of
+three chapters are saved in ``artifacts/``.
 """
 
 import functools
@@ -18,12 +20,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+import chromium_driver
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
-ARTIFACTS = ROOT / "artifacts"
-SCREENSHOT_PAGE = "book/03_rnn_cell"
+# Pages saved as screenshots in artifacts/ for a person to look at.
+SCREENSHOT_PAGES = ("book/03_rnn_cell", "book/08_vanishing_gradients", "book/09_lstm")
+# Elements allowed to be wider than their box at 1280 px: (page, start of the text) -> why.
+OVERFLOW_EXCEPTIONS = {}
 
 
 def toc_pages():
@@ -55,22 +61,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    # The machine has no network beyond package registries: keep Chromium from calling home.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1600",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    driver = chromium_driver.start(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
@@ -162,9 +153,17 @@ def test_page_renders(server, browser, page):
 
     assert not _broken_internal_links(url), f"{page}: broken links {_broken_internal_links(url)}"
 
-    if page == SCREENSHOT_PAGE:
-        ARTIFACTS.mkdir(exist_ok=True)
-        assert browser.save_screenshot(str(ARTIFACTS / "chapter-03-rnn-cell.png"))
+    if page in SCREENSHOT_PAGES:
+        chromium_driver.screenshot(browser, page.replace("book/", "chapter-"))
+
+    too_wide = [item for item in chromium_driver.overflowing(browser)
+                if not any(item.split(": ", 1)[-1].startswith(start)
+                           for (where, start) in OVERFLOW_EXCEPTIONS if where == page)]
+    assert not too_wide, (f"{page}: {len(too_wide)} element(s) wider than their box at "
+                          f"{chromium_driver.WIDTH} px: {too_wide}")
+    shrunk = chromium_driver.shrunk_images(browser)
+    assert not shrunk, (f"{page}: figures scaled below {chromium_driver.MIN_IMAGE_SCALE:.0%} of "
+                        f"their size, labels unreadable (draw them narrower): {shrunk}")
 
 
 def test_search_finds_jordan(server, browser):
