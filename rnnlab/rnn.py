@@ -139,7 +139,14 @@ def rnn_forward(x, h0, params, nonlinearity="tanh"):
     """Run an Elman network over a whole sequence.
 
     ``h[t] = f(x[t] @ W_ih.T + b_ih + h[t-1] @ W_hh.T + b_hh)`` for t = 0 .. T-1, with
-    ``h[-1] = h0``: the step of :func:`rnn_step_forward` applied T times.
+    ``h[-1] = h0``: the step of :func:`rnn_step_forward` applied T times. Equivalent to::
+
+        h_prev = h0
+        for t in range(T):
+            h_prev, _ = rnn_step_forward(x[t], h_prev, params, nonlinearity)
+            h[t] = h_prev
+
+    (one matrix product for all the input terms ``x @ W_ih.T`` makes it faster).
 
     Parameters
     ----------
@@ -179,6 +186,13 @@ def rnn_backward(dh, cache, truncate=None):
     From t = T-1 down to 0: ``g_t = dh[t] + dz_{t+1} @ W_hh`` (total gradient on h[t]),
     ``da_t = g_t * f'(a_t)``; then ``dW_ih = sum_t da_t.T @ x[t]``, ``dW_hh = sum_t da_t.T @ h[t-1]``,
     ``db_ih = db_hh = sum_t,n da_t``, ``dx[t] = da_t @ W_ih``, ``dh0 = da_0 @ W_hh``.
+    Without truncation, equivalent to::
+
+        dh_carry = zeros
+        for t in reversed(range(T)):
+            dx[t], dh_carry, g = rnn_step_backward(dh[t] + dh_carry, step_cache[t])
+            grads += g
+        dh0 = dh_carry
 
     Parameters
     ----------
