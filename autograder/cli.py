@@ -3,11 +3,11 @@
 Subcommands (each a thin layer over one module):
 
     rnngrade release   [A ...] [--all] [--check]   solutions/ -> exercises/   (autograder.release)
-    rnngrade collect   --lms DIR|ZIP / --nbgrader DIR    -> submitted/     (autograder.collect)
-    rnngrade grade     A [--force] [--student ID] [--workers N | --scheduler ADDR]  (autograder.grade)
-    rnngrade feedback  A [--student ID]            -> feedback/<s>/<a>/    (autograder.feedback)
-    rnngrade export    [--assignment A] [--out DIR] -> grades.csv, tests.csv (autograder.export)
-    rnngrade report    A [--out FILE]              -> one HTML page         (autograder.report)
+    rnngrade collect   --lms DIR|ZIP / --nbgrader DIR    -> submitted/     (autograder.intake.collect)
+    rnngrade grade     A [--force] [--student ID] [--workers N | --scheduler ADDR]  (autograder.classrun.grade)
+    rnngrade feedback  A [--student ID]            -> feedback/<s>/<a>/    (autograder.reporting.feedback)
+    rnngrade export    [--assignment A] [--out DIR] -> grades.csv, tests.csv (autograder.reporting.export)
+    rnngrade report    A [--out FILE]              -> one HTML page         (autograder.reporting.report)
 
 Every subcommand takes ``--course DIR`` (default ``.``), the nbgrader course root holding
 ``nbgrader_config.py``. Limits of one grading job are flags of ``grade`` generated from
@@ -84,7 +84,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from autograder.collect import Collector
+    from autograder.intake.collect import Collector
 
     if not args.lms and not args.nbgrader:
         print("collect: give at least one --lms DIR|ZIP or --nbgrader DIR", file=sys.stderr)
@@ -111,9 +111,10 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder import sandbox
-    from autograder.grade import grade_assignment
+    from autograder.isolation import sandbox
+    from autograder.classrun.grade import grade_assignment
     from autograder.journal import atomic_write_text
+    from autograder.limits import SandboxPolicy
 
     course = _course(args)
     use_sandbox = not args.no_sandbox
@@ -131,7 +132,8 @@ def cmd_grade(args) -> int:
         print("limits per job: chosen by each Dask worker's machine (see each result's enforced, or rnngrade report)")
     elif not _announce_limits(limits, use_sandbox, args.no_memory_limit):
         return EXIT_NO_MEMORY_LIMIT
-    summary = grade_assignment(course, args.assignment, limits, sandbox=use_sandbox, workers=args.workers,
+    policy = SandboxPolicy(enabled=use_sandbox)
+    summary = grade_assignment(course, args.assignment, limits, sandbox=policy, workers=args.workers,
                                force=args.force, students=args.student or None, scheduler=args.scheduler,
                                progress=not args.no_progress, deadline_s=args.job_deadline)
     text = "\n".join(summary.lines())
@@ -143,7 +145,7 @@ def cmd_grade(args) -> int:
 def _announce_limits(limits, use_sandbox: bool, allow_unbounded: bool) -> bool:
     """Print which limits hold here and how; False (refuse) when no memory bound holds and
     the instructor did not pass --no-memory-limit."""
-    from autograder.enforcement import choose
+    from autograder.isolation.enforcement import choose
 
     enf = choose(use_sandbox)
     print(enf.line(limits), flush=True)
@@ -159,7 +161,7 @@ def _announce_limits(limits, use_sandbox: bool, allow_unbounded: bool) -> bool:
 
 
 def cmd_feedback(args) -> int:
-    from autograder.feedback import write_feedback
+    from autograder.reporting.feedback import write_feedback
 
     course = _course(args)
     paths = write_feedback(course, args.assignment, args.student or None)
@@ -168,7 +170,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from autograder.export import export
+    from autograder.reporting.export import export
 
     course = _course(args)
     out = Path(args.out) if args.out else Path.cwd()
@@ -178,7 +180,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from autograder.report import write_report
+    from autograder.reporting.report import write_report
 
     course = _course(args)
     out = Path(args.out) if args.out else course.state / args.assignment / "report.html"
@@ -211,6 +213,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="report what would happen, write nothing")
     p.set_defaults(func=cmd_collect)
 
+    _add_grade_parser(sub, common)
+
+    p = sub.add_parser("feedback", parents=[common], help="write per-student HTML feedback (no hidden tests)")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", parents=[common], help="write grades.csv and tests.csv")
+    p.add_argument("--assignment", action="append", default=[], metavar="A",
+                   help="only these assignments (default: all)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: the current folder)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", parents=[common], help="one HTML page on a grading run, for the instructor")
+    p.add_argument("assignment")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="output file (default: <course>/.rnngrade/<assignment>/report.html)")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def _add_grade_parser(sub, common) -> None:
+    """``rnngrade grade``: its options are the fields of GradeOptions and of Limits."""
     p = sub.add_parser("grade", parents=[common], help="grade new and changed submissions of an assignment")
     p.add_argument("assignment")
     p.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
@@ -230,24 +255,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "timeout + 120 s; a backstop, the engine enforces the limits itself)")
     add_limit_flags(p)
     p.set_defaults(func=cmd_grade)
-
-    p = sub.add_parser("feedback", parents=[common], help="write per-student HTML feedback (no hidden tests)")
-    p.add_argument("assignment")
-    p.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
-    p.set_defaults(func=cmd_feedback)
-
-    p = sub.add_parser("export", parents=[common], help="write grades.csv and tests.csv")
-    p.add_argument("--assignment", action="append", default=[], metavar="A",
-                   help="only these assignments (default: all)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: the current folder)")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("report", parents=[common], help="one HTML page on a grading run, for the instructor")
-    p.add_argument("assignment")
-    p.add_argument("--out", default=None, metavar="FILE",
-                   help="output file (default: <course>/.rnngrade/<assignment>/report.html)")
-    p.set_defaults(func=cmd_report)
-    return parser
 
 
 def main(argv=None) -> int:

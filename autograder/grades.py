@@ -43,6 +43,12 @@ class GradeJob:
         self.output_dir = Path(self.output_dir) if self.output_dir is not None else None
 
 
+# Message names the engine gives visible tests and whole-notebook problems
+# (autograder.grading.scoring, autograder.grading.engine). Only a record written before messages carried
+# ``hidden`` is judged by them, once, when it is parsed (:meth:`CaseMessage.from_dict`).
+VISIBLE_NAMES = frozenset({"tests", "visible tests", "test cell", "notebook"})
+
+
 @dataclass
 class CaseMessage:
     """One hidden case or visible test as shown to the student (never the test's source)."""
@@ -53,6 +59,12 @@ class CaseMessage:
     # True for a hidden check's case: feedback shows its name and message only, with any
     # expected value redacted.
     hidden: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CaseMessage":
+        """A message from JSON; one without ``hidden`` (an old record) is judged by its name."""
+        hidden = data["hidden"] if "hidden" in data else data["name"] not in VISIBLE_NAMES
+        return cls(data["name"], data["passed"], data["message"], bool(hidden))
 
 
 @dataclass
@@ -122,6 +134,6 @@ class GradeResult:
         grades = {}
         for key, g in data.pop("grades", {}).items():
             g = {k: v for k, v in g.items() if k != "score"}
-            g["messages"] = [CaseMessage(**m) for m in g.get("messages", [])]
+            g["messages"] = [CaseMessage.from_dict(m) for m in g.get("messages", [])]
             grades[key] = CellGrade(**g)
         return cls(grades=grades, **data)

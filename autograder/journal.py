@@ -19,9 +19,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from autograder.course import Course
+from autograder.grades import GradeResult
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644, durable: bool = True) -> None:
@@ -64,6 +66,39 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, durable: bool
         os.close(dir_fd)
 
 
+@dataclass
+class JournalRecord:
+    """One journal record, parsed once: the engine's result as a :class:`GradeResult`.
+
+    checksum : of the submission folder that was graded; graded_at : Unix time;
+    attempt_id : of the grading attempt; merged : the gradebook holds its scores.
+    """
+
+    student: str
+    assignment: str
+    result: GradeResult
+    checksum: str | None = None
+    graded_at: float | None = None
+    attempt_id: str | None = None
+    merged: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JournalRecord":
+        res = dict(data.get("result") or {})
+        res.setdefault("assignment", data.get("assignment", ""))
+        res.setdefault("student", data.get("student", ""))
+        known = {f.name for f in fields(GradeResult)} | {"points", "max_points"}
+        result = GradeResult.from_dict({k: v for k, v in res.items() if k in known})
+        return cls(data.get("student", result.student), data.get("assignment", result.assignment), result,
+                   data.get("checksum"), data.get("graded_at"), data.get("attempt_id"),
+                   bool(data.get("merged")))
+
+    def to_dict(self) -> dict:
+        return {"student": self.student, "assignment": self.assignment, "checksum": self.checksum,
+                "graded_at": self.graded_at, "attempt_id": self.attempt_id, "merged": self.merged,
+                "result": self.result.to_dict()}
+
+
 class Journal:
     """Read and write the per-submission records of one assignment."""
 
@@ -101,6 +136,10 @@ class Journal:
         atomic_write_text(self.path(record["student"]),
                           json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False), mode=0o600,
                           durable=durable)
+
+    def parsed(self) -> dict[str, JournalRecord]:
+        """Every record of the assignment, parsed, by student."""
+        return {student: JournalRecord.from_dict(rec) for student, rec in self.records().items()}
 
     def records(self) -> dict[str, dict]:
         """Every record of the assignment, by student."""

@@ -66,7 +66,48 @@ class Limits:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Limits":
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown limits {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(cls)]}")
-        return cls(**data)
+        return _from_dict(cls, data, "limits")
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """How a submission's kernel is isolated from the host, carried beside :class:`Limits`
+    from the command line to the kernel (a per-course isolation setting is a field here).
+
+    enabled : run the kernel in bubblewrap (no network, private pid/ipc/uts/user
+        namespaces, read-only system, only the work directory writable); False runs it
+        as a plain process under the same resource limits (tests, ``--no-sandbox``).
+    """
+
+    enabled: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"SandboxPolicy.enabled must be True or False, got {self.enabled!r}")
+
+    @classmethod
+    def of(cls, value) -> "SandboxPolicy":
+        """The policy for ``value``: a policy, its :meth:`to_dict`, or a bool (``enabled``)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, bool):
+            return cls(enabled=value)
+        if isinstance(value, dict):
+            return cls.from_dict(value)
+        raise ValueError(f"sandbox must be a SandboxPolicy, its dict or a bool, got {value!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SandboxPolicy":
+        return _from_dict(cls, data, "sandbox settings")
+
+
+def _from_dict(cls, data: dict, what: str):
+    """``cls(**data)``; a ValueError naming the unknown keys and the known ones."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {what} {sorted(unknown)}; known: {known}")
+    return cls(**data)

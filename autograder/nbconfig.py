@@ -4,7 +4,7 @@ rnngrade is a drop-in for ``nbgrader autograde``, so it reads the same ``nbgrade
 and honours what affects grades: which files beside the notebook reach the kernel
 (``CourseDirectory.ignore``, ``include``, ``max_file_size``, ``Autograde.exclude_overwriting``)
 and the per-cell time limit (``Execute.timeout``, mapped onto ``Limits.cell_timeout``). The
-late-penalty plugin is applied at merge time (:func:`autograder.gradebook.late_plugin`).
+late-penalty plugin is applied at merge time (:func:`autograder.reporting.gradebook.late_plugin`).
 """
 from __future__ import annotations
 

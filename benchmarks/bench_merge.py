@@ -9,7 +9,7 @@ times in one run
 
 1. the per-record path of the last release (journal, place the notebook, open the
    gradebook, merge, commit, journal again) on the first ``--sample`` records, extrapolated;
-2. :func:`autograder.grade.commit_many` on all ``n`` records in batches of ``--batch``
+2. :func:`autograder.classrun.grade.commit_many` on all ``n`` records in batches of ``--batch``
    (what ``rnngrade grade`` now does as results stream back).
 
 Prints records per second for both and the time for the whole class. Exits 1 when the batched
@@ -31,7 +31,7 @@ FIXTURE = REPO / "tests" / "autograder" / "fixtures" / "course"
 
 def _records(course, n: int, start: int = 0) -> list[dict]:
     """Synthetic records of the fixture assignment: two test cells, points varying by student."""
-    from autograder.gradebook import assignment_cells
+    from autograder.reporting.gradebook import assignment_cells
 
     cells = assignment_cells(course, "fixture")["fixture"]
     notebook = (course.release / "fixture" / "fixture.ipynb").read_text(encoding="utf-8")
@@ -61,8 +61,8 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     from autograder.course import Course
-    from autograder.grade import commit_many
-    from autograder.gradebook import merge, place_autograded
+    from autograder.classrun.grade import commit_many
+    from autograder.reporting.gradebook import merge, place_autograded
     from autograder.journal import Journal
     from autograder.release import release_all
 

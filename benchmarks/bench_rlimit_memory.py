@@ -1,7 +1,7 @@
 """Measure what ``import torch`` and the course's notebooks need under RLIMIT_AS and RLIMIT_DATA.
 
 Why: without a writable cgroup the grader bounds a kernel's memory with RLIMIT_DATA plus a
-watchdog (autograder.watchdog); the rlimit must let honest work run. For each workload this
+watchdog (autograder.isolation.watchdog); the rlimit must let honest work run. For each workload this
 prints the peak resident memory (VmHWM), the peak data segment (VmData at the end, RLIMIT_DATA
 counts private writable mappings) and the peak address space (VmPeak), then the smallest
 RLIMIT_AS and RLIMIT_DATA under which it still succeeds (bisection to 8 MiB).

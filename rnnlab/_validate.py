@@ -215,3 +215,42 @@ def check_params(name, params, shapes):
         check_shape(label, arr, expected, dims)
         checked[key] = check_finite(label, arr)
     return checked
+
+
+# -- shared by the recurrent cells (rnn, lstm, gru, jordan) and the torch bridge --------------
+
+def check_cell_params(params, D, gates=1, x=None):
+    """Validate ``params`` of a cell with ``gates`` stacked blocks (1 Elman, 4 LSTM); return (params, H).
+
+    With ``x`` given, a width mismatch is reported as one between ``x`` and ``W_ih``.
+    """
+    rows = "H" if gates == 1 else f"{gates}H"
+    check_params("params", params, {"W_hh": ((None, None), f"({rows}, H)"), "W_ih": ((None, None), f"({rows}, D)")})
+    if x is not None:
+        check_same("x", x, "params['W_ih']", params["W_ih"], (-1, 1), "input width D")
+    H = np.shape(params["W_hh"])[1]
+    G = gates * H
+    # W_hh first: H is read from it, so its own shape is the first thing to report.
+    shapes = {
+        "W_hh": ((G, H), f"({rows}, H)"),
+        "W_ih": ((G, D), f"({rows}, D)"),
+        "b_ih": ((G,), f"({rows},)"),
+        "b_hh": ((G,), f"({rows},)"),
+    }
+    return check_params("params", params, shapes), H
+
+
+def check_sequence(x):
+    """Validate ``x (T, N, D)`` with T >= 1; return it as float64."""
+    x = as_array("x", x, dims="(T, N, D)", finite=True)
+    if x.shape[0] == 0:
+        raise ValueError(f"x must have at least one time step (T >= 1), got shape {shape_str(x.shape)}")
+    return x
+
+
+def check_state(name, h, x, H, batch_axis):
+    """Validate a state ``h (N, H)`` against the batch of ``x`` (axis ``batch_axis``) and width H."""
+    h = as_array(name, h, dims="(N, H)", finite=True)
+    check_same(name, h, "x", x, (0, batch_axis), "batch N")
+    check_shape(name, h, (x.shape[batch_axis], H), "(N, H)")
+    return h

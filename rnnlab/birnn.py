@@ -39,7 +39,11 @@ def _cell_functions(cell):
 
 
 def birnn_forward(x, h0, params_fwd, params_bwd, cell="elman"):
-    """Run a bidirectional recurrent layer.
+    """Run a bidirectional recurrent layer. Equivalent to (for ``cell="elman"``)::
+
+        h_f, _ = rnn_forward(x, h0[0], params_fwd)
+        h_b, _ = rnn_forward(x[::-1], h0[1], params_bwd)
+        out = concatenate([h_f, h_b[::-1]], axis=-1)   # (T, N, 2H)
 
     Parameters
     ----------

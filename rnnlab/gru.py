@@ -42,7 +42,7 @@ import numpy as np
 
 from ._validate import as_array, check_positive_int, check_shape
 from .activations import _sigmoid_
-from .rnn import _check_params, _check_sequence, _check_state
+from ._validate import check_cell_params, check_sequence, check_state
 
 __all__ = ["init_gru_params", "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"]
 
@@ -168,8 +168,8 @@ def gru_step_forward(x, h_prev, params):
     """
     x = as_array("x", x, dims="(N, D)", finite=True)
     N, D = x.shape
-    params, H = _check_params(params, D, gates=3, x=x)
-    h_prev = _check_state("h_prev", h_prev, x, H, batch_axis=0)
+    params, H = check_cell_params(params, D, gates=3, x=x)
+    h_prev = check_state("h_prev", h_prev, x, H, batch_axis=0)
     xw = _input_projection(x, params, H)
     g, q, h_next = np.empty((3, N, H)), np.empty((N, H)), np.empty((N, H))
     with np.errstate(over="ignore"):
@@ -228,10 +228,10 @@ def gru_forward(x, h0, params):
     cache : dict for :func:`gru_backward`, with ``gates`` a dict r, z, n of ``(T, N, H)``
         arrays (views, for plotting)
     """
-    x = _check_sequence(x)
+    x = check_sequence(x)
     T, N, D = x.shape
-    params, H = _check_params(params, D, gates=3, x=x)
-    h0 = np.zeros((N, H)) if h0 is None else _check_state("h0", h0, x, H, batch_axis=1)
+    params, H = check_cell_params(params, D, gates=3, x=x)
+    h0 = np.zeros((N, H)) if h0 is None else check_state("h0", h0, x, H, batch_axis=1)
     W_hh, b_hn = params["W_hh"], params["b_hh"][2 * H:]
     # the input projection does not depend on h: one product for all steps
     xw = _input_projection(x.reshape(T * N, D), params, H).reshape(3, T, N, H).transpose(1, 0, 2, 3)

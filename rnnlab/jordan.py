@@ -29,9 +29,9 @@ do the input projection and the weight gradients for all steps at once.
 
 import numpy as np
 
-from ._validate import as_array, check_choice, check_params, check_positive_int, check_same, check_shape
+from ._validate import (as_array, check_choice, check_params, check_positive_int, check_same,
+                        check_sequence, check_shape)
 from .activations import _INPLACE, ACTIVATIONS
-from .rnn import _check_sequence
 
 __all__ = ["init_jordan_params", "jordan_step_forward", "jordan_step_backward", "jordan_forward",
            "jordan_backward", "OUTPUTS"]
@@ -186,7 +186,12 @@ def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
     """Run a Jordan network over a sequence: the step of :func:`jordan_step_forward` for t = 0 .. T-1.
 
     ``h[t] = f(x[t] @ W_ih.T + b_ih + y[t-1] @ W_yh.T + b_hh)``, ``z[t] = h[t] @ W_hy.T + b_y``,
-    ``y[t] = out(z[t])``, with ``y[-1] = y0``.
+    ``y[t] = out(z[t])``, with ``y[-1] = y0``. Equivalent to::
+
+        y_prev = y0
+        for t in range(T):
+            y_prev, _ = jordan_step_forward(x[t], y_prev, params, nonlinearity, output)
+            y[t] = y_prev
 
     Parameters
     ----------
@@ -203,7 +208,7 @@ def jordan_forward(x, y0, params, nonlinearity="tanh", output="softmax"):
     """
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
     check_choice("output", output, OUTPUTS)
-    x = _check_sequence(x)
+    x = check_sequence(x)
     T, N, D = x.shape
     params, H, K = _check_params(params, x)
     y0 = np.zeros((N, K)) if y0 is None else _check_output("y0", y0, x, K, batch_axis=1)
@@ -226,6 +231,13 @@ def jordan_backward(dy, cache):
     """Backpropagation through time for :func:`jordan_forward` (equations in the module docstring).
 
     The gradient carried back is the one on the fed-back output: ``g_t = dy[t] + da_{t+1} @ W_yh``.
+    Equivalent to::
+
+        dy_carry = zeros
+        for t in reversed(range(T)):
+            dx[t], dy_carry, g = jordan_step_backward(dy[t] + dy_carry, step_cache[t])
+            grads += g
+        dy0 = dy_carry
 
     Parameters
     ----------

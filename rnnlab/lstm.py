@@ -33,7 +33,7 @@ import numpy as np
 
 from ._validate import as_array, check_positive_int, check_shape
 from .activations import _sigmoid_
-from .rnn import _check_params, _check_sequence, _check_state
+from ._validate import check_cell_params, check_sequence, check_state
 
 __all__ = ["init_lstm_params", "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"]
 
@@ -147,9 +147,9 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     """
     x = as_array("x", x, dims="(N, D)", finite=True)
     N, D = x.shape
-    params, H = _check_params(params, D, gates=4, x=x)
-    h_prev = _check_state("h_prev", h_prev, x, H, batch_axis=0)
-    c_prev = _check_state("c_prev", c_prev, x, H, batch_axis=0)
+    params, H = check_cell_params(params, D, gates=4, x=x)
+    h_prev = check_state("h_prev", h_prev, x, H, batch_axis=0)
+    c_prev = check_state("c_prev", c_prev, x, H, batch_axis=0)
     W_ih, W_hh, b = _internal(params, H)
     xw = x @ W_ih.T
     xw += b
@@ -194,7 +194,14 @@ def lstm_forward(x, h0, params, c0=None):
     """Run an LSTM over a whole sequence: the step of :func:`lstm_step_forward` for t = 0 .. T-1.
 
     ``c_t = f_t * c_{t-1} + i_t * g_t``, ``h_t = o_t * tanh(c_t)`` from ``h_{-1} = h0``,
-    ``c_{-1} = c0``, with the gates i, f, g, o of the module docstring.
+    ``c_{-1} = c0``, with the gates i, f, g, o of the module docstring. Equivalent to::
+
+        h_prev, c_prev = h0, c0
+        for t in range(T):
+            h_prev, c_prev, _ = lstm_step_forward(x[t], h_prev, c_prev, params)
+            h[t], c[t] = h_prev, c_prev
+
+    (one matrix product for all the input terms ``x @ W_ih.T`` makes it faster).
 
     Parameters
     ----------
@@ -209,11 +216,11 @@ def lstm_forward(x, h0, params, c0=None):
     cache : dict for :func:`lstm_backward`, with ``c (T, N, H)`` the cell states and
         ``gates`` a dict i, f, g, o of ``(T, N, H)`` arrays (views, for plotting)
     """
-    x = _check_sequence(x)
+    x = check_sequence(x)
     T, N, D = x.shape
-    params, H = _check_params(params, D, gates=4, x=x)
-    h0 = np.zeros((N, H)) if h0 is None else _check_state("h0", h0, x, H, batch_axis=1)
-    c0 = np.zeros((N, H)) if c0 is None else _check_state("c0", c0, x, H, batch_axis=1)
+    params, H = check_cell_params(params, D, gates=4, x=x)
+    h0 = np.zeros((N, H)) if h0 is None else check_state("h0", h0, x, H, batch_axis=1)
+    c0 = np.zeros((N, H)) if c0 is None else check_state("c0", c0, x, H, batch_axis=1)
     W_ih, W_hh, b = _internal(params, H)
     xw = np.dot(x.reshape(T * N, D), W_ih.T).reshape(T, N, 4 * H)  # all steps in one product
     xw += b
@@ -234,7 +241,14 @@ def lstm_backward(dh, cache):
     """Backpropagation through time for :func:`lstm_forward` (``c0`` is a constant input).
 
     Two gradients are carried back, on ``h[t-1]`` (``da_t @ W_hh``) and on ``c[t-1]``
-    (``dc_t * f_t``); the per-step equations are in the module docstring.
+    (``dc_t * f_t``); the per-step equations are in the module docstring. Equivalent to::
+
+        dh_carry, dc_carry = zeros, zeros
+        for t in reversed(range(T)):
+            dx[t], dh_carry, dc_carry, g = lstm_step_backward(dh[t] + dh_carry, dc_carry,
+                                                              step_cache[t])
+            grads += g
+        dh0 = dh_carry
 
     Parameters
     ----------

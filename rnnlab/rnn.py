@@ -35,8 +35,8 @@ single ``(T*N, .)`` matrix products, which is what makes the numpy version fast.
 
 import numpy as np
 
-from ._validate import (as_array, check_choice, check_params, check_positive_int,
-                        check_same, check_shape, shape_str)
+from ._validate import (as_array, check_cell_params, check_choice, check_positive_int,
+                        check_sequence, check_shape, check_state)
 from .activations import ACTIVATIONS, _INPLACE
 
 __all__ = ["init_rnn_params", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
@@ -56,43 +56,6 @@ def init_rnn_params(D, H, seed=0):
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (H, D), "W_hh": (H, H), "b_ih": (H,), "b_hh": (H,)}
     return {name: rng.uniform(-k, k, size=shape) for name, shape in shapes.items()}
-
-
-def _check_params(params, D, gates=1, x=None):
-    """Validate ``params`` of a cell with ``gates`` stacked blocks (1 Elman, 4 LSTM); return (params, H).
-
-    With ``x`` given, a width mismatch is reported as one between ``x`` and ``W_ih``.
-    """
-    rows = "H" if gates == 1 else f"{gates}H"
-    check_params("params", params, {"W_hh": ((None, None), f"({rows}, H)"), "W_ih": ((None, None), f"({rows}, D)")})
-    if x is not None:
-        check_same("x", x, "params['W_ih']", params["W_ih"], (-1, 1), "input width D")
-    H = np.shape(params["W_hh"])[1]
-    G = gates * H
-    # W_hh first: H is read from it, so its own shape is the first thing to report.
-    shapes = {
-        "W_hh": ((G, H), f"({rows}, H)"),
-        "W_ih": ((G, D), f"({rows}, D)"),
-        "b_ih": ((G,), f"({rows},)"),
-        "b_hh": ((G,), f"({rows},)"),
-    }
-    return check_params("params", params, shapes), H
-
-
-def _check_sequence(x):
-    """Validate ``x (T, N, D)`` with T >= 1; return it as float64."""
-    x = as_array("x", x, dims="(T, N, D)", finite=True)
-    if x.shape[0] == 0:
-        raise ValueError(f"x must have at least one time step (T >= 1), got shape {shape_str(x.shape)}")
-    return x
-
-
-def _check_state(name, h, x, H, batch_axis):
-    """Validate a state ``h (N, H)`` against the batch of ``x`` (axis ``batch_axis``) and width H."""
-    h = as_array(name, h, dims="(N, H)", finite=True)
-    check_same(name, h, "x", x, (0, batch_axis), "batch N")
-    check_shape(name, h, (x.shape[batch_axis], H), "(N, H)")
-    return h
 
 
 def _step_forward_into(h_next, xw_t, h_prev, W_hh, f_):
@@ -132,8 +95,8 @@ def rnn_step_forward(x, h_prev, params, nonlinearity="tanh"):
     """
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
     x = as_array("x", x, dims="(N, D)", finite=True)
-    params, H = _check_params(params, x.shape[1], x=x)
-    h_prev = _check_state("h_prev", h_prev, x, H, batch_axis=0)
+    params, H = check_cell_params(params, x.shape[1], x=x)
+    h_prev = check_state("h_prev", h_prev, x, H, batch_axis=0)
     xw = x @ params["W_ih"].T
     xw += params["b_ih"] + params["b_hh"]
     h_next = np.empty_like(xw)
@@ -176,7 +139,14 @@ def rnn_forward(x, h0, params, nonlinearity="tanh"):
     """Run an Elman network over a whole sequence.
 
     ``h[t] = f(x[t] @ W_ih.T + b_ih + h[t-1] @ W_hh.T + b_hh)`` for t = 0 .. T-1, with
-    ``h[-1] = h0``: the step of :func:`rnn_step_forward` applied T times.
+    ``h[-1] = h0``: the step of :func:`rnn_step_forward` applied T times. Equivalent to::
+
+        h_prev = h0
+        for t in range(T):
+            h_prev, _ = rnn_step_forward(x[t], h_prev, params, nonlinearity)
+            h[t] = h_prev
+
+    (one matrix product for all the input terms ``x @ W_ih.T`` makes it faster).
 
     Parameters
     ----------
@@ -191,10 +161,10 @@ def rnn_forward(x, h0, params, nonlinearity="tanh"):
     cache : dict for :func:`rnn_backward`
     """
     check_choice("nonlinearity", nonlinearity, ACTIVATIONS)
-    x = _check_sequence(x)
+    x = check_sequence(x)
     T, N, D = x.shape
-    params, H = _check_params(params, D, x=x)
-    h0 = np.zeros((N, H)) if h0 is None else _check_state("h0", h0, x, H, batch_axis=1)
+    params, H = check_cell_params(params, D, x=x)
+    h0 = np.zeros((N, H)) if h0 is None else check_state("h0", h0, x, H, batch_axis=1)
     W_hh = params["W_hh"]
     # The input projection does not depend on h: one (T*N, D) @ (D, H) product for all steps.
     xw = np.dot(x.reshape(T * N, D), params["W_ih"].T).reshape(T, N, H)
@@ -216,6 +186,13 @@ def rnn_backward(dh, cache, truncate=None):
     From t = T-1 down to 0: ``g_t = dh[t] + dz_{t+1} @ W_hh`` (total gradient on h[t]),
     ``da_t = g_t * f'(a_t)``; then ``dW_ih = sum_t da_t.T @ x[t]``, ``dW_hh = sum_t da_t.T @ h[t-1]``,
     ``db_ih = db_hh = sum_t,n da_t``, ``dx[t] = da_t @ W_ih``, ``dh0 = da_0 @ W_hh``.
+    Without truncation, equivalent to::
+
+        dh_carry = zeros
+        for t in reversed(range(T)):
+            dx[t], dh_carry, g = rnn_step_backward(dh[t] + dh_carry, step_cache[t])
+            grads += g
+        dh0 = dh_carry
 
     Parameters
     ----------

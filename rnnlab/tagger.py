@@ -137,6 +137,127 @@ def _linear_init(rng, K, H):
     return rng.uniform(-k, k, size=(K, H)), rng.uniform(-k, k, size=(K,))
 
 
+def _reverse_within_length(a, lengths):
+    """Reverse each column over its own length; padding stays at the end.
+
+    a : ndarray (T, N, ...); lengths : ndarray (N,) int, each in [1, T]
+    returns : ndarray like ``a``. The map is its own inverse, and so is its gradient.
+    """
+    T, N = a.shape[:2]
+    t = np.arange(T)[:, None]
+    src = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, N)
+    return np.take_along_axis(a, src.reshape((T, N) + (1,) * (a.ndim - 2)), axis=0)
+
+
+def _sub(params, prefix):
+    """The Elman parameters stored under ``prefix`` (``"fwd."`` or ``"bwd."``), without it."""
+    return {k: params[prefix + k] for k in _ELMAN}
+
+
+# -- the body of each kind: x (T, N, D) -> h (T, N, width), and back --------------------------
+# init(rng, D, H, K, seeds) -> params of the body; forward(model, x, cache) -> h (T, N, width),
+# or the scores z (T, N, K) when the body owns its read-out; backward(model, d, cache) ->
+# (dx, grads), d being dh, or dz for a body that owns its read-out.
+
+def _mlp_init(rng, D, H, K, seeds):
+    W, b = _linear_init(rng, H, D)
+    return {"W_ih": W, "b_ih": b}
+
+
+def _mlp_forward(model, x, cache):
+    a, cache["in"] = linear_forward(x, model.params["W_ih"], model.params["b_ih"])
+    cache["h"] = tanh(a)
+    return cache["h"]
+
+
+def _mlp_backward(model, dh, cache):
+    da = dh * ACTIVATIONS["tanh"][1](cache["h"])
+    dx, g = linear_backward(da, cache["in"])
+    return dx, {"W_ih": g["W"], "b_ih": g["b"]}
+
+
+def _elman_init(rng, D, H, K, seeds):
+    return init_rnn_params(D, H, seed=seeds[0])
+
+
+def _elman_forward(model, x, cache):
+    h, cache["rnn"] = rnn_forward(x, None, {k: model.params[k] for k in _ELMAN})
+    return h
+
+
+def _elman_backward(model, dh, cache):
+    dx, _, g = rnn_backward(dh, cache["rnn"])
+    return dx, g
+
+
+def _jordan_init(rng, D, H, K, seeds):
+    return init_jordan_params(D, H, K, seed=seeds[0])
+
+
+def _jordan_forward(model, x, cache):
+    N = x.shape[1]
+    out = "softmax" if model.config.loss == "softmax" else "sigmoid"
+    params = {k: model.params[k] for k in _JORDAN}
+    cache["y"], cache["jordan"] = jordan_forward(x, np.zeros((N, model.K)), params, output=out)
+    return cache["jordan"]["z"]
+
+
+def _jordan_backward(model, dz, cache):
+    y = cache["y"]
+    # jordan_backward wants the gradient on the fed-back outputs y = out(z) and applies
+    # out's Jacobian itself; dividing dz by out'(z) (from the same y) undoes it. For
+    # softmax, J^T (dz / y) = dz - y * sum(dz) = dz because each row of dz sums to 0.
+    # Only a saturated output (y or y(1-y) below 1e-300) loses its gradient.
+    if model.config.loss == "softmax":
+        dy = dz / np.maximum(y, _TINY)
+    else:
+        dy = dz / np.maximum(y * (1.0 - y), _TINY)
+    dx, _, g = jordan_backward(dy, cache["jordan"])
+    return dx, g
+
+
+def _birnn_init(rng, D, H, K, seeds):
+    params = {f"fwd.{k}": v for k, v in init_rnn_params(D, H, seed=seeds[0]).items()}
+    params.update({f"bwd.{k}": v for k, v in init_rnn_params(D, H, seed=seeds[1]).items()})
+    return params
+
+
+def _birnn_forward(model, x, cache):
+    p, lengths = model.params, cache["lengths"]
+    h_f, cache["fwd"] = rnn_forward(x, None, _sub(p, "fwd."))
+    h_b, cache["bwd"] = rnn_forward(_reverse_within_length(x, lengths), None, _sub(p, "bwd."))
+    return np.concatenate([h_f, _reverse_within_length(h_b, lengths)], axis=-1)  # (T, N, 2H)
+
+
+def _birnn_backward(model, dh, cache):
+    H = dh.shape[-1] // 2
+    lengths = cache["lengths"]
+    dx, _, g_f = rnn_backward(dh[..., :H], cache["fwd"])
+    dx_b, _, g_b = rnn_backward(_reverse_within_length(dh[..., H:], lengths), cache["bwd"])
+    grads = {f"fwd.{k}": v for k, v in g_f.items()}
+    grads.update({f"bwd.{k}": v for k, v in g_b.items()})
+    return dx + _reverse_within_length(dx_b, lengths), grads
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A kind's functions; ``readout``: the width of the states fed to ``W_hy`` as a multiple
+    of H, or 0 when the body computes the scores itself (the Jordan cell owns ``W_hy``)."""
+
+    init: object
+    forward: object
+    backward: object
+    readout: int = 1
+
+
+BODIES = {
+    "mlp": _Body(_mlp_init, _mlp_forward, _mlp_backward),
+    "elman": _Body(_elman_init, _elman_forward, _elman_backward),
+    "jordan": _Body(_jordan_init, _jordan_forward, _jordan_backward, readout=0),
+    "birnn": _Body(_birnn_init, _birnn_forward, _birnn_backward, readout=2),
+}
+
+
 def init_tagger(kind, vocab, tags, config):
     """A tagger with fresh weights drawn from ``config.seed``.
 
@@ -153,37 +274,12 @@ def init_tagger(kind, vocab, tags, config):
         params["W_emb"] = rng.normal(size=(V, E))  # N(0, 1), as torch.nn.Embedding
     D = V if E is None else E
     # Integer seeds for the rnnlab initialisers, drawn from the one generator.
-    s1, s2 = (int(s) for s in rng.integers(0, 2**31, size=2))
-    if kind == "mlp":
-        params["W_ih"], params["b_ih"] = _linear_init(rng, H, D)
-    elif kind == "elman":
-        params.update(init_rnn_params(D, H, seed=s1))
-    elif kind == "jordan":
-        params.update(init_jordan_params(D, H, K, seed=s1))
-    else:
-        params.update({f"fwd.{k}": v for k, v in init_rnn_params(D, H, seed=s1).items()})
-        params.update({f"bwd.{k}": v for k, v in init_rnn_params(D, H, seed=s2).items()})
-    if kind != "jordan":  # the Jordan cell owns its read-out W_hy, b_y
-        width = 2 * H if kind == "birnn" else H
-        params["W_hy"], params["b_y"] = _linear_init(rng, K, width)
+    seeds = tuple(int(s) for s in rng.integers(0, 2**31, size=2))
+    body = BODIES[kind]
+    params.update(body.init(rng, D, H, K, seeds))
+    if body.readout:
+        params["W_hy"], params["b_y"] = _linear_init(rng, K, body.readout * H)
     return Tagger(kind=kind, config=config, vocab=vocab, tags=tags, params=params)
-
-
-def _reverse_within_length(a, lengths):
-    """Reverse each column over its own length; padding stays at the end.
-
-    a : ndarray (T, N, ...); lengths : ndarray (N,) int, each in [1, T]
-    returns : ndarray like ``a``. The map is its own inverse, and so is its gradient.
-    """
-    T, N = a.shape[:2]
-    t = np.arange(T)[:, None]
-    src = np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, N)
-    return np.take_along_axis(a, src.reshape((T, N) + (1,) * (a.ndim - 2)), axis=0)
-
-
-def _sub(params, prefix):
-    """The Elman parameters stored under ``prefix`` (``"fwd."`` or ``"bwd."``), without it."""
-    return {k: params[prefix + k] for k in _ELMAN}
 
 
 def tagger_forward(model, idx, mask):
@@ -202,28 +298,16 @@ def tagger_forward(model, idx, mask):
         raise ValueError(f"mask of shape {mask.shape} must be 1s then 0s in every column (padding at the end)")
     if lengths.size and lengths.min() < 1:
         raise ValueError(f"every sentence needs at least one word; mask column {int(np.argmin(lengths))} is all 0")
-    p, kind, K = model.params, model.kind, model.K
+    p = model.params
     cache = {"idx": idx, "lengths": lengths}
     if model.config.embed is None:
         x = one_hot(idx, model.V)  # (T, N, V); validates the indices
     else:
         x, cache["emb"] = embedding_forward(idx, p["W_emb"])  # (T, N, E)
-    if kind == "mlp":
-        a, cache["in"] = linear_forward(x, p["W_ih"], p["b_ih"])
-        h = tanh(a)
-        cache["h"] = h
-    elif kind == "elman":
-        h, cache["rnn"] = rnn_forward(x, None, {k: p[k] for k in _ELMAN})
-    elif kind == "jordan":
-        N = idx.shape[1]
-        out = "softmax" if model.config.loss == "softmax" else "sigmoid"
-        y, cache["jordan"] = jordan_forward(x, np.zeros((N, K)), {k: p[k] for k in _JORDAN}, output=out)
-        cache["y"] = y
-        return cache["jordan"]["z"], cache
-    else:
-        h_f, cache["fwd"] = rnn_forward(x, None, _sub(p, "fwd."))
-        h_b, cache["bwd"] = rnn_forward(_reverse_within_length(x, lengths), None, _sub(p, "bwd."))
-        h = np.concatenate([h_f, _reverse_within_length(h_b, lengths)], axis=-1)  # (T, N, 2H)
+    body = BODIES[model.kind]
+    h = body.forward(model, x, cache)
+    if not body.readout:
+        return h, cache
     z, cache["out"] = linear_forward(h, p["W_hy"], p["b_y"])
     return z, cache
 
@@ -234,41 +318,18 @@ def tagger_backward(model, dz, cache):
     dz : ndarray (T, N, K); cache : from :func:`tagger_forward`
     returns : grads dict with the keys of ``model.params``
     """
-    p, kind = model.params, model.kind
+    body = BODIES[model.kind]
     grads = {}
-    if kind == "jordan":
-        y = cache["y"]
-        # jordan_backward wants the gradient on the fed-back outputs y = out(z) and applies
-        # out's Jacobian itself; dividing dz by out'(z) (from the same y) undoes it. For
-        # softmax, J^T (dz / y) = dz - y * sum(dz) = dz because each row of dz sums to 0.
-        # Only a saturated output (y or y(1-y) below 1e-300) loses its gradient.
-        if model.config.loss == "softmax":
-            dy = dz / np.maximum(y, _TINY)
-        else:
-            dy = dz / np.maximum(y * (1.0 - y), _TINY)
-        dx, _, g = jordan_backward(dy, cache["jordan"])
-        grads.update(g)
-    else:
+    if body.readout:
         dh, g = linear_backward(dz, cache["out"])
         grads["W_hy"], grads["b_y"] = g["W"], g["b"]
-        if kind == "mlp":
-            da = dh * ACTIVATIONS["tanh"][1](cache["h"])
-            dx, g = linear_backward(da, cache["in"])
-            grads["W_ih"], grads["b_ih"] = g["W"], g["b"]
-        elif kind == "elman":
-            dx, _, g = rnn_backward(dh, cache["rnn"])
-            grads.update(g)
-        else:
-            H = dh.shape[-1] // 2
-            lengths = cache["lengths"]
-            dx, _, g_f = rnn_backward(dh[..., :H], cache["fwd"])
-            dx_b, _, g_b = rnn_backward(_reverse_within_length(dh[..., H:], lengths), cache["bwd"])
-            dx = dx + _reverse_within_length(dx_b, lengths)
-            grads.update({f"fwd.{k}": v for k, v in g_f.items()})
-            grads.update({f"bwd.{k}": v for k, v in g_b.items()})
+    else:
+        dh = dz
+    dx, g = body.backward(model, dh, cache)
+    grads.update(g)
     if "emb" in cache:
         grads["W_emb"] = embedding_backward(dx, cache["emb"])
-    return {k: grads[k] for k in p}
+    return {k: grads[k] for k in model.params}
 
 
 def tagger_loss(model, idx, targets, mask):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ._validate import check_choice
-from .rnn import _check_params
+from ._validate import check_cell_params
 
 __all__ = [
     "rnn_to_torch", "rnn_from_torch", "rnncell_to_torch",
@@ -35,7 +35,7 @@ _CELLS = {"elman": 1, "lstm": 4, "gru": 3}  # cell -> number of stacked gate blo
 def _checked(params, gates):
     """Validate params of a cell with ``gates`` blocks; return (params, D, H)."""
     D = np.shape(params.get("W_ih", np.empty((0, 0))))[-1] if isinstance(params, dict) else 0
-    params, H = _check_params(params, D, gates)
+    params, H = check_cell_params(params, D, gates)
     return params, D, H
 
 

@@ -4,7 +4,7 @@ Instructor-only: the sandbox mounts an empty directory over this package, so stu
 can neither read the cases nor the verdicts. Each module defines ``CHECKS`` (check id ->
 :class:`~autograder.checks.base.Check`) and may define ``FORBIDDEN`` (dotted names of
 ``rnnlab`` reference implementations whose use earns no points, see
-:mod:`autograder.shortcuts`).
+:mod:`autograder.grading.shortcuts`).
 """
 
 from autograder.checks.base import (

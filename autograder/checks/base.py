@@ -17,7 +17,7 @@ from typing import Any, Callable
 PROBES = ("call", "torch_grad")
 
 # Reference implementations of graded functions; a checks module may narrow or extend this
-# with its own FORBIDDEN list (see autograder.shortcuts).
+# with its own FORBIDDEN list (see autograder.grading.shortcuts).
 DEFAULT_FORBIDDEN = (
     "rnnlab.rnn", "rnnlab.lstm", "rnnlab.jordan", "rnnlab.birnn",
     "rnnlab.encoding.embedding_forward", "rnnlab.encoding.embedding_backward",

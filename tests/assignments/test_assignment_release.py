@@ -184,10 +184,10 @@ def test_reference_implementation_earns_no_points(name, shortcut):
 
     from autograder import runtime
     from autograder.checks.base import load_forbidden
-    from autograder.executor import CellRun
-    from autograder.restore import load_source
-    from autograder.scoring import cases_by_check, score_cell
-    from autograder.shortcuts import scan_notebook
+    from autograder.grading.executor import CellRun
+    from autograder.grading.restore import load_source
+    from autograder.grading.scoring import cases_by_check, score_cell
+    from autograder.grading.shortcuts import scan_notebook
 
     path = REPO / "solutions" / name / f"{name}.ipynb"
     source = load_source(path)

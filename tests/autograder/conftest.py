@@ -39,7 +39,7 @@ def require_sandbox(ok: bool, why: str) -> None:
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("needs_sandbox") is not None:
-        from autograder import sandbox
+        from autograder.isolation import sandbox
 
         require_sandbox(*sandbox.available())
 

@@ -19,8 +19,8 @@ SOURCE = FIXTURES / "course" / "solutions" / "fixture"
 
 
 def main(workdir: str, limits_json: str, notebooks: list) -> None:
-    from autograder.enforcement import choose
-    from autograder.engine import GradeJob, Limits, grade_submission
+    from autograder.isolation.enforcement import choose
+    from autograder.grading.engine import GradeJob, Limits, grade_submission
 
     limits = Limits.from_dict(json.loads(limits_json))
     os.environ["RNNGRADE_TMP"] = str(Path(workdir) / "jobs")

@@ -15,7 +15,7 @@ import pytest
 from autograder.checks import a6_gru_attention as A6
 from autograder.checks._common import rel_error
 from autograder.checks.base import load_forbidden
-from autograder.shortcuts import scan_cells
+from autograder.grading.shortcuts import scan_cells
 
 
 def agree(a, b):

@@ -11,13 +11,13 @@ import zipfile
 
 import pytest
 
-from autograder.collect import Collector
+from autograder.intake.collect import Collector
 from autograder.course import Course, find_submissions
-from autograder.grade import grade_assignment
+from autograder.classrun.grade import grade_assignment
 from autograder.limits import Limits
-from autograder.report import render
+from autograder.reporting.report import render
 from autograder.synthetic import write_class
-from autograder.worker import build_payload, grade_payload
+from autograder.classrun.worker import build_payload, grade_payload
 
 from conftest import FIXTURES, gradebook_rows, journal_points
 

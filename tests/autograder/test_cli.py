@@ -37,7 +37,7 @@ def test_bad_size_is_a_usage_error(capsys):
 
 
 def test_missing_bubblewrap_says_how_to_proceed(course_root, monkeypatch, capsys):
-    from autograder import sandbox
+    from autograder.isolation import sandbox
 
     monkeypatch.setattr(sandbox, "available", lambda: (False, "bwrap: setting up uid map: Permission denied"))
     code = cli.main(["grade", "fixture", "--course", str(course_root)])
@@ -53,7 +53,8 @@ def test_unknown_assignment_names_the_known_ones(course_root, capsys):
 
 
 def test_grade_prints_the_limits_before_grading_and_refuses_without_a_memory_bound(course_root, monkeypatch, capsys):
-    from autograder import enforcement, grade, sandbox
+    from autograder.isolation import enforcement, sandbox
+    from autograder.classrun import grade
 
     monkeypatch.setattr(sandbox, "available", lambda: (True, "fake"))
     graded = []

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course
-from autograder.grade import grade_assignment
+from autograder.classrun.grade import grade_assignment
 from autograder.limits import Limits
 from autograder.synthetic import write_class
 

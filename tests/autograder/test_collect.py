@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.collect import Collector
+from autograder.intake.collect import Collector
 from autograder.course import Course
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 import conftest
-from autograder import sandbox
+from autograder.isolation import sandbox
 
 
 class _Item:

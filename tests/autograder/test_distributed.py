@@ -2,9 +2,9 @@
 import pytest
 
 from autograder.course import Course, find_submissions
-from autograder.distributed import run_on_dask
-from autograder.worker import build_payload
-from autograder.grade import grade_assignment
+from autograder.classrun.distributed import run_on_dask
+from autograder.classrun.worker import build_payload
+from autograder.classrun.grade import grade_assignment
 from autograder.limits import Limits
 from autograder.synthetic import write_class
 
@@ -51,7 +51,7 @@ class _FakeClient:
 
 
 def test_workers_without_a_sandbox_stop_the_run_before_any_job():
-    from autograder.distributed import check_workers
+    from autograder.classrun.distributed import check_workers
 
     check_workers(_FakeClient({"tcp://a:1": (True, "ok"), "tcp://b:1": (True, "ok")}))
     with pytest.raises(ValueError, match=r"1 of 2 Dask worker\(s\) cannot start the sandbox \(tcp://b:1: no bwrap\)"):
@@ -82,7 +82,7 @@ class _DeadlineClient:
 
 
 def test_job_deadline_applies_on_dask_and_gives_a_retry(monkeypatch):
-    from autograder import distributed
+    from autograder.classrun import distributed
 
     client = _DeadlineClient()
     feeder = distributed._Feeder(client, iter(()), window=4, deadline_s=30)

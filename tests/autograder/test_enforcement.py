@@ -1,4 +1,4 @@
-"""Tests of autograder.enforcement: which mechanism holds, what each job gets, one memory message.
+"""Tests of autograder.isolation.enforcement: which mechanism holds, what each job gets, one memory message.
 
 The cgroup v2 and systemd paths cannot run on the CI machine (cgroup v1, no systemd as PID 1):
 they are tested here against a fake cgroup tree and, in test_systemd.py, a fake systemd-run.
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroup, enforcement, sandbox, systemd
-from autograder.enforcement import FALLBACK, Enforcement, choose, memory_death, plan_job
+from autograder.isolation import cgroup, enforcement, sandbox, systemd
+from autograder.isolation.enforcement import FALLBACK, Enforcement, choose, memory_death, plan_job
 from autograder.limits import Limits, MiB
 
 LIMITS = Limits(memory_bytes=512 * MiB, max_processes=64, file_size_bytes=8 * MiB)
@@ -106,7 +106,7 @@ def test_the_sandbox_sets_nproc_inside_bwrap_before_the_kernel(machine, tmp_path
         assert inner[6:8] == [sandbox._venv_python(), "-m"]
         assert spec["rlimits"]["DATA"] == FALLBACK.data_bytes(LIMITS) and spec["watchdog"]["memory_bytes"] == 512 * MiB
         assert any("RLIMIT_DATA" in e for e in job.enforced)
-        assert argv[-1] == "--IPKernelApp.exec_lines=import autograder.memguard as g; g.install()"
+        assert argv[-1] == "--IPKernelApp.exec_lines=import autograder.isolation.memguard as g; g.install()"
     finally:
         job.cleanup()
 
@@ -138,7 +138,7 @@ def test_every_memory_stop_reads_the_same(tmp_path, group, verdict, words):
 
 
 def test_a_refused_allocation_reads_the_same_under_the_fallback_only(tmp_path):
-    from autograder.memguard import MEMORY_EXIT
+    from autograder.isolation.memguard import MEMORY_EXIT
 
     job = _Job(tmp_path)
     job.enforced = ["memory: RLIMIT_DATA 1 B per process, watchdog at 1 B resident for the job"]

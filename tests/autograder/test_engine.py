@@ -1,4 +1,4 @@
-"""Tests of autograder.engine: grading the fixture assignment, honestly and with hostile notebooks.
+"""Tests of autograder.grading.engine: grading the fixture assignment, honestly and with hostile notebooks.
 
 Every hostile notebook (tests/autograder/fixtures/hostile, made by make_hostile.py) mixes
 honest and dishonest code; it must earn exactly the points of its honest functions, get the
@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from autograder import cgroup
-from autograder.engine import GradeJob, GradeResult, Limits, grade_submission
+from autograder.isolation import cgroup
+from autograder.grading.engine import GradeJob, GradeResult, Limits, grade_submission
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = FIXTURES / "course" / "solutions" / "fixture"
@@ -153,13 +153,13 @@ def _job_cgroups():
 @pytest.mark.slow
 @needs_bwrap
 def test_sandbox_hides_the_course_and_keeps_host_files_intact(tmp_path):
-    checks = Path(cgroup.__file__).parent / "checks" / "fixture.py"
+    checks = Path(cgroup.__file__).parents[1] / "checks" / "fixture.py"
     before = checks.read_bytes()
     result = _grade(tmp_path, HOSTILE / "writes-outside-workdir.ipynb")
     assert checks.read_bytes() == before
-    assert not (Path(cgroup.__file__).parent.parent / "rnnlab" / "pwned.py").exists()
+    assert not (Path(cgroup.__file__).parents[2] / "rnnlab" / "pwned.py").exists()
     assert not Path("/tmp/pwned.txt").exists()
-    assert not (Path(cgroup.__file__).parent.parent / "pwned.txt").exists()
+    assert not (Path(cgroup.__file__).parents[2] / "pwned.txt").exists()
     out = nbformat.read(result.autograded["fixture.ipynb"], as_version=4)
     text = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
     # The repository root itself may sit under /tmp (a CI clone), which the sandbox replaces by
@@ -266,7 +266,7 @@ def test_killing_the_grader_kills_its_sandbox(tmp_path):
     import time
 
     job = _submit(tmp_path, HOSTILE / "infinite-loop-in-solution.ipynb")
-    code = ("from autograder.engine import grade_submission, GradeJob, Limits\n"
+    code = ("from autograder.grading.engine import grade_submission, GradeJob, Limits\n"
             f"grade_submission(GradeJob('fixture', 's', {str(job.submission[0])!r}, {str(SOURCE)!r}), "
             "Limits(cell_timeout=60))\n")
     grader = subprocess.Popen([sys.executable, "-c", code])
@@ -335,9 +335,8 @@ class _ScriptedJob:
 def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(monkeypatch):
     """Cell 1 kills the kernel; on the restarted kernel, replaying cell 0 kills it again: the
     engine must stop there with that reason, not restart again and spend the time budget."""
-    from autograder import engine
-    from autograder.executor import CellRun
-    from autograder.grades import GradeResult
+    from autograder.grading import kernel
+    from autograder.grading.executor import CellRun
 
     started = []
 
@@ -360,12 +359,11 @@ def test_kernel_dying_again_during_the_replay_ends_the_notebook_with_its_reason(
         def exit_code(self):
             return 137
 
-    monkeypatch.setattr(engine, "_Kernel", Kernel)
-    monkeypatch.setattr(engine.sandboxes, "prepare", lambda *a, **k: _ScriptedJob())
+    monkeypatch.setattr(kernel, "Kernel", Kernel)
+    monkeypatch.setattr(kernel.sandboxes, "prepare", lambda *a, **k: _ScriptedJob())
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i} = {i}") for i in range(4)])
-    result = GradeResult("fixture", "s")
-    result.timings = {"kernel_start": 0.0, "execution": 0.0}
-    runs, status = engine._execute(nb, "fixture.ipynb", b"", {}, LIMITS, True, result)
+    result = kernel.run_notebook(nb, "fixture.ipynb", b"", {}, LIMITS, True)
+    runs, status = result.runs, result.status
     assert len(started) == 2, "the kernel was restarted again after the replay failed"
     assert status == "crashed"
     assert [runs[i].status for i in range(4)] == ["ok", "dead", "skipped", "skipped"]

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from autograder.course import Course, find_submissions
-from autograder.export import export
+from autograder.reporting.export import export
 from autograder.journal import Journal
 
 
@@ -87,8 +87,8 @@ def test_tests_csv_pass_rates_match_a_count_by_hand(class_course, tmp_path):
 
 
 def test_pending_manual_points_column_sums_the_cells_waiting_for_a_grader():
-    from autograder.export import GRADE_COLUMNS, grade_rows
-    from autograder.results import CellScore, Row
+    from autograder.reporting.export import GRADE_COLUMNS, grade_rows
+    from autograder.reporting.results import CellScore, Row
 
     cells = [CellScore("nb", "test_a", 3.0, 3.0, False), CellScore("nb", "answer_1", 2.0, 0.0, True, cell_type="markdown"),
              CellScore("nb", "answer_2", 4.0, 3.5, False, manual=True, cell_type="markdown"),

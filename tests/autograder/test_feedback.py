@@ -8,7 +8,7 @@ import numpy as np
 from autograder.checks.base import Result
 from autograder.checks.fixture import CHECKS
 from autograder.course import Course
-from autograder.feedback import hidden_lines, redact, render, write_feedback
+from autograder.reporting.feedback import hidden_lines, redact, render, write_feedback
 from autograder.journal import Journal
 
 from conftest import FIXTURE_COURSE
@@ -98,7 +98,7 @@ def test_write_feedback_uses_nbgrader_layout(course_root):
 
 
 def test_hidden_flag_decides_and_old_records_fall_back_to_the_name():
-    from autograder.feedback import is_hidden_case
+    from autograder.reporting.feedback import is_hidden_case
 
     # The flag wins, whatever the name says.
     assert is_hidden_case({"name": "tests", "passed": False, "message": "", "hidden": True})
@@ -119,7 +119,7 @@ def test_scored_hidden_cases_carry_the_flag():
 
 
 def _cell(grade_id, max_points, points, pending=False, manual=False, cell_type="code", comment=""):
-    from autograder.results import CellScore
+    from autograder.reporting.results import CellScore
 
     return CellScore("fixture", grade_id, max_points, points, pending, manual, cell_type, comment)
 

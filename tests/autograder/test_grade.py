@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course
-from autograder.grade import CourseBusy, course_lock, grade_assignment
+from autograder.classrun.grade import CourseBusy, course_lock, grade_assignment
 from autograder.limits import Limits
 from autograder.synthetic import write_class
 
@@ -87,7 +87,7 @@ def test_a_worker_job_never_opens_a_gradebook(released_course, monkeypatch):
     import nbgrader.api
 
     from autograder.course import find_submissions
-    from autograder.worker import build_payload, grade_payload
+    from autograder.classrun.worker import build_payload, grade_payload
 
     def refuse(*args, **kwargs):
         raise AssertionError("a grading job opened a gradebook")

@@ -1,7 +1,7 @@
 """Merging journal records into nbgrader's gradebook: idempotent, manual scores kept, flags set."""
 import pytest
 
-from autograder import gradebook
+from autograder.reporting import gradebook
 from autograder.course import Course
 
 from conftest import gradebook_rows
@@ -59,7 +59,7 @@ def test_place_autograded_swaps_the_folder_whole(released_course):
 
 @pytest.mark.slow
 def test_a_submission_without_a_notebook_removes_the_stale_autograded_one(released_course):
-    from autograder.grade import commit
+    from autograder.classrun.grade import commit
     from autograder.journal import Journal
 
     course = Course.from_root(released_course)
@@ -76,7 +76,7 @@ def test_a_submission_without_a_notebook_removes_the_stale_autograded_one(releas
 
 
 def test_an_invalid_timestamp_is_refused_with_a_reason_like_nbgrader(tmp_path):
-    from autograder.gradebook import timestamp_problem
+    from autograder.reporting.gradebook import timestamp_problem
 
     assert timestamp_problem(tmp_path) == ""  # none: graded without one
     (tmp_path / "timestamp.txt").write_text("  \n")

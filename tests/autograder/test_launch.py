@@ -1,4 +1,4 @@
-"""Tests of autograder.launch: the placeholders it fills and the watchdog it starts, detached."""
+"""Tests of autograder.isolation.launch: the placeholders it fills and the watchdog it starts, detached."""
 import json
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import launch, watchdog
+from autograder.isolation import launch, watchdog
 
 LAUNCH = Path(launch.__file__)
 SHOW = ("import os, resource, sys; print(json.dumps({'pid': os.getpid(), 'argv': sys.argv[1:], "

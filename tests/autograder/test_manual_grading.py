@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli, sandbox
+from autograder import cli
+from autograder.isolation import sandbox
 from autograder.course import Course
-from autograder.grade import grade_assignment
+from autograder.classrun.grade import grade_assignment
 from autograder.limits import Limits
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,7 +185,7 @@ def test_a_result_not_yet_in_the_gradebook_shows_the_same_waiting_points(a1_cour
     # A run killed between journaling a result and merging it: until the next run merges it,
     # feedback and export must still count the written answers (as the merge will).
     from autograder.journal import Journal
-    from autograder.results import class_rows
+    from autograder.reporting.results import class_rows
 
     journal = Journal(a1_course, A1)
     record = dict(journal.records()["blank"], student="late", merged=False)

@@ -292,7 +292,7 @@ def differences(nbg: dict, rng: dict) -> dict:
 def graded(tmp_path_factory):
     """{scenario name: (nbgrader's gradebook entries, rnngrade's, seconds of each tool)}."""
     from autograder.course import Course
-    from autograder.grade import grade_assignment
+    from autograder.classrun.grade import grade_assignment
     from autograder.limits import Limits
 
     base = tmp_path_factory.mktemp("differential")

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from autograder.pool import WorkerLost, WorkerPool
+from autograder.classrun.pool import WorkerLost, WorkerPool
 
 JOB = "pool_jobs.job"
 

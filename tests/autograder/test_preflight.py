@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import preflight
+from autograder.classrun import preflight
 from autograder.course import Course
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,9 +102,9 @@ def test_source_calling_an_unknown_check_is_refused(tmp_path):
      "imports other copies"),
 ])
 def test_kernel_check_refuses_a_kernel_without_the_same_runtime(monkeypatch, stdout, stderr, code, expected):
-    import autograder.sandbox
+    import autograder.isolation.sandbox
 
-    monkeypatch.setattr(autograder.sandbox, "run_python",
+    monkeypatch.setattr(autograder.isolation.sandbox, "run_python",
                         lambda *a, **k: subprocess.CompletedProcess([], code, stdout, stderr))
     monkeypatch.setattr(preflight, "_kernel_checked", {})
     with pytest.raises(preflight.PreflightError, match=expected):
@@ -115,7 +115,7 @@ def test_kernel_check_refuses_a_kernel_without_the_same_runtime(monkeypatch, std
 
 @pytest.mark.slow
 def test_grading_from_inside_a_second_clone_grades_correctly_or_refuses(tmp_path):
-    from autograder.sandbox import available
+    from autograder.isolation.sandbox import available
 
     ok, why = available()
     if not ok:

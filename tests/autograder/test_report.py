@@ -1,9 +1,9 @@
 """The instructor's report: three labelled figures embedded as PNG, flagged submissions listed."""
 import re
 
-from autograder.report import grading_times, pass_rates, render, score_histogram
-from autograder.export import per_test_stats
-from autograder.results import class_rows
+from autograder.reporting.report import grading_times, pass_rates, render, score_histogram
+from autograder.reporting.export import per_test_stats
+from autograder.reporting.results import class_rows
 
 from test_export import class_course  # noqa: F401  (fixture)
 
@@ -26,8 +26,8 @@ def test_report_is_self_contained_and_lists_every_problem_escaped(class_course):
 
 
 def test_report_lists_points_awaiting_manual_grading_per_cell_and_student(class_course, monkeypatch):
-    import autograder.report as report
-    from autograder.results import CellScore, Row
+    import autograder.reporting.report as report
+    from autograder.reporting.results import CellScore, Row
 
     def written(nb, gid, pts, pending):
         return CellScore(nb, gid, pts, 0.0 if pending else pts, pending, manual=not pending, cell_type="markdown")

@@ -1,11 +1,11 @@
-"""Tests of autograder.restore: rebuilding a submission around the source notebook's cells."""
+"""Tests of autograder.grading.restore: rebuilding a submission around the source notebook's cells."""
 
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.restore import hidden_check_calls, load_source, norm, release_source, restore
+from autograder.grading.restore import hidden_check_calls, load_source, norm, release_source, restore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = load_source(FIXTURES / "course" / "solutions" / "fixture" / "fixture.ipynb")

@@ -1,8 +1,8 @@
 """results: a journal record not yet merged shows its cells as merge will write them."""
 import pytest
 
-from autograder.gradebook import needs_manual_grade
-from autograder.results import _cells_from_record
+from autograder.reporting.gradebook import needs_manual_grade
+from autograder.reporting.results import _cells_from_record
 
 
 def _record(status, grades):

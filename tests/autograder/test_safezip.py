@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from autograder.safezip import ZipLimits, ZipRefused, iter_zip
+from autograder.intake.safezip import ZipLimits, ZipRefused, iter_zip
 
 
 def _zip(path, members):

@@ -1,4 +1,4 @@
-"""Tests of autograder.sandbox, autograder.cgroup and autograder.limits."""
+"""Tests of autograder.isolation.sandbox, autograder.isolation.cgroup and autograder.limits."""
 
 import subprocess
 import time
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroup, sandbox
+from autograder.isolation import cgroup, sandbox
 from autograder.limits import GiB, Limits, MiB
 
-REPO = Path(sandbox.__file__).resolve().parent.parent
+REPO = Path(sandbox.__file__).resolve().parents[2]
 
 
 def test_limits_defaults_and_validation():
@@ -96,7 +96,7 @@ def test_available_probe_starts_bwrap_quickly():
 @pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../x", "nb.ipynb", "rnngrade-cases.json", ""])
 def test_extra_files_cannot_leave_the_work_directory_or_hide_the_notebook(rel):
     from autograder.limits import Limits
-    from autograder.sandbox import check_files
+    from autograder.isolation.sandbox import check_files
 
     with pytest.raises(ValueError, match="extra file path"):
         check_files({rel: b"x"}, "nb.ipynb", Limits())
@@ -104,7 +104,7 @@ def test_extra_files_cannot_leave_the_work_directory_or_hide_the_notebook(rel):
 
 def test_extra_files_must_fit_in_the_sandbox():
     from autograder.limits import Limits
-    from autograder.sandbox import check_files
+    from autograder.isolation.sandbox import check_files
 
     limits = Limits(scratch_bytes=1000)
     assert check_files({"a/b.txt": b"x" * 500}, "nb.ipynb", limits) == {"a/b.txt": b"x" * 500}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from autograder import runtime
-from autograder.executor import CellRun, HiddenRun, split_hidden
-from autograder.restore import load_source
-from autograder.scoring import VISIBLE_WEIGHT, GraderFailure, cases_by_check, score_cell
+from autograder.grading.executor import CellRun, HiddenRun, split_hidden
+from autograder.grading.restore import load_source
+from autograder.grading.scoring import VISIBLE_WEIGHT, GraderFailure, cases_by_check, score_cell
 
 SOURCE = Path(__file__).resolve().parent / "fixtures" / "course" / "solutions" / "fixture" / "fixture.ipynb"
 
@@ -112,7 +112,7 @@ def _plain_test(source):
     """A plain nbgrader test cell (no hidden_check) as load_source analyses it."""
     import nbformat
 
-    from autograder.restore import SourceCell
+    from autograder.grading.restore import SourceCell
 
     cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 2}})
     return SourceCell("t", "test", cell, source, points=2.0)

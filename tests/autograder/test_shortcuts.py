@@ -1,9 +1,9 @@
-"""Tests of autograder.shortcuts: uses of rnnlab's reference implementations in student code."""
+"""Tests of autograder.grading.shortcuts: uses of rnnlab's reference implementations in student code."""
 
 import nbformat
 import pytest
 
-from autograder.shortcuts import scan_cells, scan_notebook
+from autograder.grading.shortcuts import scan_cells, scan_notebook
 
 GRADED = {"rnn_step_forward", "rnn_forward", "softmax_cross_entropy"}
 

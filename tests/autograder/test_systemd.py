@@ -1,4 +1,4 @@
-"""Tests of autograder.systemd against a fake systemd-run and systemctl on PATH.
+"""Tests of autograder.isolation.systemd against a fake systemd-run and systemctl on PATH.
 
 This machine has no systemd as PID 1, so nothing here shows that systemd enforces the
 limits: these tests show that rnngrade asks for the right scope, reads a scope's OOM kill
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import enforcement, sandbox, systemd
+from autograder.isolation import enforcement, sandbox, systemd
 from autograder.limits import Limits, MiB
 
 LIMITS = Limits(memory_bytes=512 * MiB, max_processes=64, cell_timeout=10, notebook_timeout=40)
@@ -95,7 +95,7 @@ esac
 @pytest.mark.slow
 @pytest.mark.skipif(not sandbox.available()[0], reason=sandbox.available()[1])
 def test_a_kernel_started_through_the_scope_prefix_grades(fake_bin, monkeypatch, tmp_path):
-    from autograder.engine import GradeJob, grade_submission
+    from autograder.grading.engine import GradeJob, grade_submission
 
     _, log = fake_bin
     monkeypatch.setattr(enforcement, "choose", lambda sandbox=True: enforcement.Enforcement(

@@ -59,7 +59,7 @@ def workdir():
     base = Path(tempfile.mkdtemp(prefix="rng-user-"))
     os.chmod(base, 0o755)
     os.chown(base, user.pw_uid, user.pw_gid)
-    probe = _as_user([sys.executable, "-c", "import autograder.engine, torch"], base, cwd=REPO)
+    probe = _as_user([sys.executable, "-c", "import autograder.grading.engine, torch"], base, cwd=REPO)
     if probe.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         _cannot(f"{USER} cannot run this virtualenv and repository (make it readable, e.g. a venv on "

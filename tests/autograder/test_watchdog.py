@@ -1,4 +1,4 @@
-"""Tests of autograder.watchdog: a real process tree past its memory or task limit is killed."""
+"""Tests of autograder.isolation.watchdog: a real process tree past its memory or task limit is killed."""
 import json
 import os
 import subprocess
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from autograder import watchdog
-from autograder.watchdog import Sample, WatchdogPolicy
+from autograder.isolation import watchdog
+from autograder.isolation.watchdog import Sample, WatchdogPolicy
 
 MiB = 2**20
 # A parent that forks two children; each child touches ``MB`` MiB and sleeps.
