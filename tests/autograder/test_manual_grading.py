@@ -131,9 +131,9 @@ def _formgrader_scores(course):
 
 
 def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_course, capsys):
-    assert AUTO == 17 and WRITTEN == {"answer_two_biases": 2, "answer_last_state": 2}  # the brief's example
+    assert AUTO > 0 and len(WRITTEN) >= 2, (AUTO, WRITTEN)  # a1 has written answers to grade
     total, pending = AUTO + sum(WRITTEN.values()), sum(WRITTEN.values())
-    first, second = "answer_two_biases", "answer_last_state"
+    first, *rest = WRITTEN  # in the notebook's order
 
     # Before any manual grade: every autograded point earned, every written point waiting.
     page, rows, report = _rerun(a1_course, capsys)
@@ -152,26 +152,29 @@ def test_written_answers_are_accounted_for_before_and_after_manual_grading(a1_co
     assert f"<tr><td>full</td><td>{AUTO:g} / {total:g}</td><td>{pending:g}</td><td>{', '.join(sorted(WRITTEN))}</td></tr>" in report
     assert _formgrader_scores(a1_course)["full"] == (AUTO, total, True)
 
-    # A grader scores one answer 1.5 of 2 with a comment; the other still waits.
+    # A grader scores one answer 1.5 of 2 with a comment; the others still wait.
     _grade_by_hand(a1_course, first, 1.5, COMMENT)
     page, rows, report = _rerun(a1_course, capsys)
     full = rows["full"]
-    left = WRITTEN[second]
+    left = sum(WRITTEN[g] for g in rest)
     assert (float(full["points"]), full["manual"], float(full["pending_manual_points"])) == (AUTO + 1.5, "yes", left)
     assert f"Score: {AUTO + 1.5:g} of {total:g} points, {left:g} awaiting manual grading." in _text(page)
     graded = _page_cell(page, first)
     assert f"1.5 / {WRITTEN[first]:g}" in graded and "graded by hand" in graded
     assert COMMENT in page  # unescaped above: on the page it is text, not markup
     assert "<b>Say</b>" not in (a1_course.feedback_dir("full", A1) / f"{A1}.html").read_text()
-    assert f"awaiting manual grading (0 of {left:g})" in _page_cell(page, second)
-    assert f"<tr><td>full</td><td>{AUTO + 1.5:g} / {total:g}</td><td>{left:g}</td><td>{second}</td></tr>" in report
+    for grade_id in rest:
+        assert f"awaiting manual grading (0 of {WRITTEN[grade_id]:g})" in _page_cell(page, grade_id)
+    assert (f"<tr><td>full</td><td>{AUTO + 1.5:g} / {total:g}</td><td>{left:g}</td>"
+            f"<td>{', '.join(sorted(rest))}</td></tr>") in report
     assert f"1 submission has {left:g} points awaiting manual grading in formgrader." in report
     assert _formgrader_scores(a1_course)["full"] == (AUTO + 1.5, total, True)
 
-    # The second answer graded: nothing waits, and all four places say the same total.
-    _grade_by_hand(a1_course, second, WRITTEN[second])
+    # The other answers graded: nothing waits, and all four places say the same total.
+    for grade_id in rest:
+        _grade_by_hand(a1_course, grade_id, WRITTEN[grade_id])
     page, rows, report = _rerun(a1_course, capsys)
-    final = AUTO + 1.5 + WRITTEN[second]
+    final = AUTO + 1.5 + left
     full = rows["full"]
     assert (float(full["points"]), float(full["max_points"]), full["manual"],
             float(full["pending_manual_points"])) == (final, total, "yes", 0.0)
