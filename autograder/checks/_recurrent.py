@@ -124,6 +124,18 @@ def grads_issue(what, got, want, hints=None):
     return _common_grads_issue(what, got, want, hints, compare=array_issue)
 
 
+def grads_gradcheck_issues(grads, numerical, keys):
+    """Problems of a dict of parameter gradients against centred differences.
+
+    grads : what the student returned; numerical : {key: ndarray} with at least ``keys``.
+    With exactly the keys wanted, each gradient is checked on its own; otherwise one problem
+    names the missing or extra keys (never printing the numerical values).
+    """
+    if isinstance(grads, dict) and set(grads) == set(keys):
+        return [gradcheck_issue(f"grads[{k!r}]", grads[k], numerical[k]) for k in keys]
+    return [grads_issue("grads", grads, {k: numerical[k] for k in keys})]
+
+
 def gradcheck_issue(name, got, numerical, tol=GRADCHECK_TOL):
     """Compare an analytic gradient with centred differences (one relative error for the array)."""
     numerical = np.asarray(numerical)

@@ -407,10 +407,7 @@ def _jordan_backward_verdict(step):
             num = memo(case, "num", lambda: _jordan_numerical(xs, y0, cache["params"], dys))
             want_dx = num["x"][0] if step else num["x"]
             problems = [R.gradcheck_issue(names[0], dx, want_dx), R.gradcheck_issue(names[1], dy0, num["y0"])]
-            if isinstance(grads, dict) and set(grads) == set(JORDAN_PARAMS):
-                problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k]) for k in JORDAN_PARAMS]
-            else:
-                problems.append(R.grads_issue("grads", grads, {k: num[k] for k in JORDAN_PARAMS}))
+            problems += R.grads_gradcheck_issues(grads, num, JORDAN_PARAMS)
         else:
             ref = memo(case, "ref", lambda: _jordan_reference(xs, y0, cache["params"], dys))["grads"]
             hx, hy, hg = memo(case, "hints", lambda: _jordan_backward_hints(dys, xs, y0, h, y, cache["params"], not step))
@@ -692,12 +689,7 @@ def _teacher_backward_verdict(case, result):
     if case.meta["oracle"] == "centred":
         num = memo(case, "num", lambda: _teacher_numerical(dy, x, fed, params))
         problems = [R.gradcheck_issue("dx", dx, num["x"])]
-        if isinstance(grads, dict) and set(grads) == set(JORDAN_PARAMS):
-            problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k])
-                         for k in JORDAN_PARAMS]
-        else:
-            want = {k: num[k] for k in JORDAN_PARAMS}
-            problems.append(R.grads_issue("grads", grads, want))
+        problems += R.grads_gradcheck_issues(grads, num, JORDAN_PARAMS)
     else:
         ref = memo(case, "ref", lambda: _teacher_reference(x, fed, params, dy))["grads"]
         hx, hg = ({}, {})

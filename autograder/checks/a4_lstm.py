@@ -399,10 +399,7 @@ def _backward_verdict(step):
             num = memo(case, "num", lambda: (_step_numerical(x, h0, c0, p, dh, dc) if step
                                              else _seq_numerical(x, h0, c0, p, dh)))
             problems = [R.gradcheck_issue(n, a, num[k]) for n, a, k in zip(names, arrays, keys)]
-            if isinstance(grads, dict) and set(grads) == set(PARAMS):
-                problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k]) for k in PARAMS]
-            else:
-                problems.append(R.grads_issue("grads", grads, {k: num[k] for k in PARAMS}))
+            problems += R.grads_gradcheck_issues(grads, num, PARAMS)
         else:
             ref = memo(case, "ref", lambda: (_step_reference(x, h0, c0, p, dh, dc) if step
                                              else _seq_reference(x, h0, c0, p, dh)))["grads"]

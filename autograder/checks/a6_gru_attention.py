@@ -376,12 +376,7 @@ def _gru_backward_verdict(step):
             num = memo(case, "num", lambda: _numerical(x, h0, p, dh, step))
             problems = [R.gradcheck_issue(n, a, num[k])
                         for n, a, k in zip(names, arrays, keys)]
-            if isinstance(grads, dict) and set(grads) == set(PARAMS):
-                problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k])
-                             for k in PARAMS]
-            else:
-                want = {k: num[k] for k in PARAMS}
-                problems.append(R.grads_issue("grads", grads, want))
+            problems += R.grads_gradcheck_issues(grads, num, PARAMS)
         else:
             ref = memo(case, "ref", lambda: (_step_reference(x, h0, p, dh) if step
                                              else _seq_reference(x, h0, p, dh)))
@@ -733,12 +728,7 @@ def _additive_backward_verdict(case, result):
                    lambda: _additive_numerical(query, keys, mask, p, dcontext))
         problems = [R.gradcheck_issue("dquery", dquery, num["query"]),
                     R.gradcheck_issue("dkeys", dkeys, num["keys"])]
-        if isinstance(grads, dict) and set(grads) == set(ADD_PARAMS):
-            problems += [R.gradcheck_issue(f"grads[{k!r}]", grads[k], num[k])
-                         for k in ADD_PARAMS]
-        else:
-            want = {k: num[k] for k in ADD_PARAMS}
-            problems.append(R.grads_issue("grads", grads, want))
+        problems += R.grads_gradcheck_issues(grads, num, ADD_PARAMS)
     else:
         ref = memo(case, "ref",
                    lambda: _additive_torch(query, keys, mask, p, dcontext))["grads"]
