@@ -93,7 +93,8 @@ class GradeResult:
     grades : "grade_id" (or "notebook/grade_id" when the assignment has several notebooks)
         -> CellGrade.
     flags : findings that change no status (shortcut uses, stray metadata, truncated output).
-    timings : seconds: total, kernel_start, execution, overhead (= total - execution).
+    timings : seconds: total, kernel_start, execution, parent_start (the warm parent, with a
+        worker's first job), overhead (= total - execution - kernel_start - parent_start).
     autograded : notebook name -> path of the autograded notebook written (if output_dir).
     checksums : notebook name -> sha256 of the submitted file.
     enforced : what the sandbox enforced for this job (memory, processes, namespaces).

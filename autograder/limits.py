@@ -77,13 +77,19 @@ class SandboxPolicy:
     enabled : run the kernel in bubblewrap (no network, private pid/ipc/uts/user
         namespaces, read-only system, only the work directory writable); False runs it
         as a plain process under the same resource limits (tests, ``--no-sandbox``).
+    warm : fork each kernel from a warm parent that has already imported numpy, torch,
+        rnnlab and the hidden-check runtime (:mod:`autograder.isolation.zygote`), each still in
+        its own namespaces, tmpfs and limits; False starts a new interpreter per kernel
+        (``rnngrade grade --cold-kernels``). Only with ``enabled``.
     """
 
     enabled: bool = True
+    warm: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.enabled, bool):
-            raise ValueError(f"SandboxPolicy.enabled must be True or False, got {self.enabled!r}")
+        for name in ("enabled", "warm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"SandboxPolicy.{name} must be True or False, got {getattr(self, name)!r}")
 
     @classmethod
     def of(cls, value) -> "SandboxPolicy":

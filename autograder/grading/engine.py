@@ -59,7 +59,7 @@ def grade_submission(job: GradeJob, limits: Limits = Limits(),
     """
     start = time.monotonic()
     result = GradeResult(job.assignment, job.student)
-    result.timings = {"kernel_start": 0.0, "execution": 0.0}
+    result.timings = {"kernel_start": 0.0, "execution": 0.0, "parent_start": 0.0}
     try:
         _grade(job, limits, SandboxPolicy.of(sandbox), result)
     except GraderFailure as exc:  # the machinery failed in the kernel: a reason, never a score
@@ -74,7 +74,9 @@ def grade_submission(job: GradeJob, limits: Limits = Limits(),
         result.grades.clear()  # cells scored before the failure must not become a partial grade
     total = time.monotonic() - start
     result.timings["total"] = total
-    result.timings["overhead"] = total - result.timings["execution"] - result.timings["kernel_start"]
+    # The warm parent starts once per worker, with its first job: a cost of the worker, shown apart.
+    result.timings["overhead"] = (total - result.timings["execution"] - result.timings["kernel_start"]
+                                  - result.timings["parent_start"])
     return result
 
 
@@ -135,6 +137,7 @@ class NotebookGrade:
             result.enforced = list(self.run.enforced)
             result.timings["kernel_start"] += self.run.kernel_start
             result.timings["execution"] += self.run.execution
+            result.timings["parent_start"] += self.run.parent_start
         if self.autograded is not None:
             result.autograded[self.name] = self.autograded
 

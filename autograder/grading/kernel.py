@@ -47,6 +47,7 @@ class NotebookRun:
     reasons, flags : sentences for the result, the notebook's name in front of each reason.
     enforced : how the limits were enforced (from the sandbox's plan).
     kernel_start, execution : s spent starting kernels and running cells.
+    parent_start : s spent starting this worker's warm parent (once per worker, with its first job).
     """
 
     runs: dict = field(default_factory=dict)
@@ -56,6 +57,7 @@ class NotebookRun:
     enforced: list = field(default_factory=list)
     kernel_start: float = 0.0
     execution: float = 0.0
+    parent_start: float = 0.0
 
 
 class Kernel:
@@ -83,7 +85,7 @@ class Kernel:
             if isinstance(exc, Exception):
                 raise RuntimeError(f"the sandboxed kernel did not start ({exc}); its log ends: {self.log_tail()}") from exc
             raise
-        pid = self.km.provisioner.pid
+        pid = job.tree_root(self.km.provisioner.pid)
         self.executor = Executor(self.km, self.kc, limits,
                                  after_cell=lambda: sandboxes.kill_strays(pid, job.sandboxed))
 
@@ -134,7 +136,7 @@ class _Session:
 
     def __init__(self, nb, name, job, limits):
         self.nb, self.name, self.job, self.limits = nb, name, job, limits
-        self.out = NotebookRun(enforced=list(job.enforced))
+        self.out = NotebookRun(enforced=list(job.enforced), parent_start=job.parent_start)
         self.kernel, self.executed, self.restarts, self.stopped_by = None, [], 0, ""
         self.deadline = None
 

@@ -22,6 +22,11 @@ standard library so it starts in milliseconds. SPEC (written by autograder.isola
 - ``argv``: the bwrap command, where ``@fdN`` is the descriptor of ``files[N]`` and
   ``{connection_file}`` the connection file's path;
 - ``drop_to``: ``[uid, gid]`` to become before the exec when the grader is root.
+- ``zygote`` (optional): instead of exec'ing ``argv``, ask the warm parent listening on
+  ``zygote["socket"]`` (:mod:`autograder.isolation.zygote`) to fork the kernel; this process
+  then stands for the kernel towards jupyter_client: the job's cgroup, watchdog and
+  oom_score_adj are applied to the forked job (whose host pid is written to
+  ``pidfile``), and this process exits with the kernel's exit status, or is killed to stop it.
 """
 
 import json
@@ -48,12 +53,14 @@ def die_with_grader():
         os._exit(1)
 
 
-def start_watchdog(spec):
-    """Start the watchdog on this pid, detached (double fork) so it is not in the job's tree."""
-    root = os.getpid()
+def start_watchdog(spec, root=None):
+    """Start the watchdog on ``root`` (default: this pid), detached (double fork) so it is not
+    in the job's tree; its verdict is named after this pid, which jupyter_client knows."""
+    me = os.getpid()
+    root = root or me
     policy = {k: v for k, v in spec.items() if k not in ("script", "verdict_dir")}
-    policy.update(root_pid=root, verdict=os.path.join(spec["verdict_dir"], f"watchdog-{root}.json"))
-    path = os.path.join(spec["verdict_dir"], f"watchdog-{root}.spec.json")
+    policy.update(root_pid=root, verdict=os.path.join(spec["verdict_dir"], f"watchdog-{me}.json"))
+    path = os.path.join(spec["verdict_dir"], f"watchdog-{me}.spec.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(policy, f)
     child = os.fork()
@@ -87,6 +94,8 @@ def main(spec_path, connection_file):
     die_with_grader()
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
+    if spec.get("zygote"):
+        sys.exit(via_zygote(spec, connection_file))
     for path in spec.get("procs_files", []):
         with open(path, "w") as f:
             f.write(str(os.getpid()))
@@ -127,6 +136,69 @@ def drop_privileges(uid, gid, connection_file):
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     die_with_grader()
+
+
+def via_zygote(spec, connection_file):
+    """Have the warm parent fork the kernel; return its exit status (see the module's doc)."""
+    import socket
+    import struct
+
+    zyg = spec["zygote"]
+    nproc = str(user_tasks() + spec["count_tasks"]) if spec.get("count_tasks") else ""
+    job = dict(zyg["job"], rlimits={k: int(nproc) if v == "{nproc}" else v for k, v in spec.get("rlimits", {}).items()},
+               nproc=int(nproc) if zyg["job"].get("nproc") == "{nproc}" else zyg["job"].get("nproc"))
+    job["kernel_args"] = [a.replace("{connection_file}", connection_file) for a in job["kernel_args"]]
+    if spec.get("drop_to"):  # the kernel runs as the sandbox's host user and reads this file
+        os.chown(connection_file, *spec["drop_to"])
+    fds = [os.open(path, os.O_RDONLY | os.O_NOFOLLOW) for path in spec.get("files", [])]
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    conn.connect(zyg["socket"])
+    socket.send_fds(conn, [json.dumps(job).encode() + b"\n"], fds)
+    for fd in fds:
+        os.close(fd)
+    msg, anc, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(struct.calcsize("3i")))
+    if msg != b"H":
+        return _zygote_failed(conn, msg)
+    pid = next(struct.unpack("3i", data)[0] for level, kind, data in anc
+               if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS)
+    with open(zyg["pidfile"], "w") as f:
+        f.write(str(pid))
+    for path in spec.get("procs_files", []):
+        with open(path, "w") as f:
+            f.write(str(pid))
+    if spec.get("oom_score_adj") is not None:
+        try:
+            with open(f"/proc/{pid}/oom_score_adj", "w") as f:
+                f.write(str(spec["oom_score_adj"]))
+        except OSError:
+            pass
+    if spec.get("watchdog"):
+        start_watchdog(spec["watchdog"], root=pid)
+    conn.sendall(b"G")
+    msg = conn.recv(1)
+    if msg != b"S":
+        return _zygote_failed(conn, msg)
+    rest = b""
+    while not rest.endswith(b"\n"):
+        more = conn.recv(4096)
+        if not more:
+            return 128 + signal.SIGKILL  # the job process was killed (memory limit, clean-up)
+        rest += more
+    if not rest.startswith(b"X"):
+        return _zygote_failed(conn, rest[:1], rest[1:])
+    return int(rest[1:])
+
+
+def _zygote_failed(conn, msg, rest=b""):
+    while msg == b"E" and not rest.endswith(b"\n"):
+        more = conn.recv(4096)
+        if not more:
+            break
+        rest += more
+    why = rest.decode("utf-8", "replace").strip() if msg == b"E" else f"unexpected reply {msg!r}"
+    print(f"rnngrade: the warm parent could not start the kernel: {why}", file=sys.stderr, flush=True)
+    return 125
 
 
 if __name__ == "__main__":

@@ -111,11 +111,20 @@ class KernelJob:
     cgroup: object = None
     enforced: list = field(default_factory=list)
     owner: tuple | None = None   # (uid, gid) the sandbox runs as, when not the grader's
+    warm: bool = False           # forked by the warm parent (autograder.isolation.zygote)
+    parent_start: float = 0.0    # s spent starting the warm parent for this job (its first)
 
     @property
     def cwd(self) -> str:
         """Where jupyter_client starts the launcher (the kernel's cwd without a sandbox)."""
         return str(self.root / "work") if not self.sandboxed else str(self.root)
+
+    def tree_root(self, launcher_pid: int) -> int:
+        """The process whose tree holds the kernel: the launcher (it became bwrap), or for a
+        warm kernel the job process the warm parent forked (its pid, written by the launcher)."""
+        if not self.warm:
+            return launcher_pid
+        return int((self.root / "job.pid").read_text())
 
     @property
     def connection_file(self) -> str:
@@ -160,15 +169,31 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     """
     if not notebook_name or "/" in notebook_name or notebook_name.startswith("."):
         raise ValueError(f"notebook_name must be a plain file name, got {notebook_name!r}")
-    sandbox = SandboxPolicy.of(sandbox).enabled
+    policy = SandboxPolicy.of(sandbox)
+    sandbox, zygote = policy.enabled, None
     files = check_files(files or {}, notebook_name, limits)
+    if sandbox and policy.warm:
+        from autograder.isolation import zygote_host
+
+        zygote, parent_start = zygote_host.get(limits)
+        base_dir = str(zygote.jobs_dir)
     job = _job_dir(notebook_bytes, cases, files, sandbox, base_dir)
     root = job.root
     try:
         planned = enforcement.plan_job(limits, root, sandbox)
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
         job.enforced += planned.enforced
-        if sandbox:
+        if zygote is not None:
+            argv, env = [], {}
+            fds = [str(root / "nb.ipynb"), str(root / CASES_NAME)] + [str(root / f"file-{i}") for i in range(len(files))]
+            warm = _zygote_job(job, zygote, notebook_name, list(files), limits, planned)
+            job.warm, job.parent_start = True, parent_start
+            job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
+            job.enforced.append("warm kernel: forked from a parent that imported numpy, torch and rnnlab, in its own "
+                                "user, mount, pid, ipc, uts and network namespaces, with a fresh home, /tmp and /proc")
+            if job.owner is not None:
+                job.enforced.append(f"sandbox user: host uid {job.owner[0]} (the grader runs as root)")
+        elif sandbox:
             argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard,
                                   files=list(files))
             # Descriptors @fd0 (the notebook), @fd1 (the cases), @fd2... (the files beside it).
@@ -181,6 +206,8 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
             argv, fds, env = _plain_command(job, notebook_name, memguard=planned.memguard, files=list(files))
         spec = {"procs_files": job.cgroup.procs_files if job.cgroup else [], "rlimits": rlimits,
                 "files": fds, "argv": argv, **planned.launch}
+        if zygote is not None:
+            spec["zygote"] = warm
         if job.owner is not None:
             spec["drop_to"] = list(job.owner)
         (root / "launch.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -189,6 +216,18 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
         job.cleanup()
         raise
     return job
+
+
+def _zygote_job(job: KernelJob, zygote, notebook_name: str, files: list, limits, planned) -> dict:
+    """What :mod:`autograder.isolation.launch` sends the warm parent for this job."""
+    if planned.launch.get("prefix"):
+        raise RuntimeError("warm kernels cannot start in a systemd scope; grade without warm kernels here")
+    nproc = planned.inner_nproc
+    return {"socket": zygote.socket, "pidfile": str(job.root / "job.pid"), "job": {
+        "notebook_name": notebook_name, "cases_name": CASES_NAME, "files": files,
+        "run_dir": str(job.run_dir), "jobs_dir": str(zygote.jobs_dir), "home": HOME, "work": WORK,
+        "scratch_bytes": int(limits.scratch_bytes), "env": _sandbox_env(limits), "nproc": nproc,
+        "kernel_args": _kernel_args(memguard=planned.memguard)[2:]}}
 
 
 def _job_dir(notebook_bytes: bytes, cases: dict, files: dict, sandbox: bool, base_dir) -> KernelJob:
@@ -328,8 +367,9 @@ def _bwrap_command(job: KernelJob, notebook_name: str, limits, inner_nproc: str 
             *m.args, "--remount-ro", "/", "--chdir", WORK, "--", *inner, _venv_python(), *_kernel_args(memguard=memguard)]
 
 
-def _system_mounts(scratch: str) -> _Mounts:
-    """Read-only system, Python and the course packages (checks hidden), scratch tmpfs."""
+def _system_mounts(scratch: str, proc=("--proc", "/proc")) -> _Mounts:
+    """Read-only system, Python and the course packages (checks hidden), scratch tmpfs;
+    ``proc``: how /proc is made (the warm parent binds the host's, see zygote_host)."""
     m = _Mounts()
     m.add("--ro-bind", "/usr", "/usr", dest="/usr")
     for name in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
@@ -346,7 +386,7 @@ def _system_mounts(scratch: str) -> _Mounts:
             m.add("--symlink", os.readlink(path), path, dest=path)
         elif os.path.exists(path):
             m.add("--ro-bind", path, path, dest=path)
-    m.add("--proc", "/proc", dest="/proc")
+    m.add(*proc, dest="/proc")
     m.add("--dev", "/dev", dest="/dev")
     m.add("--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm", dest="/dev/shm")
     m.add("--perms", "1777", "--size", scratch, "--tmpfs", "/tmp", dest="/tmp")

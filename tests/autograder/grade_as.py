@@ -38,7 +38,15 @@ def main(workdir: str, limits_json: str, notebooks: list) -> None:
                        output_dir=Path(workdir) / "autograded" / Path(nb).stem)
         result = grade_submission(job, limits)
         print(json.dumps({"case": Path(nb).stem, "result": result.to_dict(),
-                          "leftover_jobs": os.listdir(os.environ["RNNGRADE_TMP"])}), flush=True)
+                          "leftover_jobs": _leftovers()}), flush=True)
+
+
+def _leftovers() -> list:
+    """The job base's entries but the running warm parent's folder (it outlives each job)."""
+    from autograder.isolation import zygote_host
+
+    keep = zygote_host.current_root()
+    return [p for p in os.listdir(os.environ["RNNGRADE_TMP"]) if keep is None or p != keep.name]
 
 
 if __name__ == "__main__":

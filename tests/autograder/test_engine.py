@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from autograder.isolation import cgroup
+from autograder.isolation import zygote_host
 from autograder.grading.engine import GradeJob, GradeResult, Limits, grade_submission
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -52,18 +53,28 @@ def _grade(tmp_path, src, sandboxed=True, limits=LIMITS, student="s1"):
     return result
 
 
-@pytest.fixture(autouse=True)
-def job_base(monkeypatch):
-    """A private, short directory for the job folders (ipc socket paths must stay < 108 bytes)."""
+@pytest.fixture(scope="module")
+def module_job_base():
+    """A private, short directory for the job folders (ipc socket paths must stay < 108 bytes),
+    shared by the module's tests so that its warm parent (which lives in it) serves them all."""
     base = tempfile.mkdtemp(prefix="rngt-")
     os.chmod(base, 0o711)  # graded as root, the sandbox's unprivileged user must reach the job folders
-    monkeypatch.setenv("RNNGRADE_TMP", base)
     yield Path(base)
+    zygote_host.stop()
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def job_base(monkeypatch, module_job_base):
+    monkeypatch.setenv("RNNGRADE_TMP", str(module_job_base))
+    yield module_job_base
+    for leftover in _no_leftovers():
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _no_leftovers():
-    return list(Path(os.environ["RNNGRADE_TMP"]).iterdir())
+    """What the jobs left in the job base: everything but the running warm parent's folder."""
+    return [p for p in Path(os.environ["RNNGRADE_TMP"]).iterdir() if p != zygote_host.current_root()]
 
 
 # Skipped where bubblewrap cannot start, failed instead under CI (see conftest.require_sandbox).
@@ -326,7 +337,7 @@ def test_forged_results_outside_or_inside_the_test_cell_earn_nothing(tmp_path):
 # -- the restart loop, with a scripted kernel (fast) ------------------------------------------
 
 class _ScriptedJob:
-    enforced, cgroup, root = [], None, Path("/nonexistent")
+    enforced, cgroup, root, parent_start = [], None, Path("/nonexistent"), 0.0
 
     def cleanup(self):
         pass
