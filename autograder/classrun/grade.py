@@ -337,7 +337,9 @@ def _start(stack, course, assignment, options: GradeOptions, subs, settings, ens
     log.parent.mkdir(parents=True, exist_ok=True)
     pool = stack.enter_context(WorkerPool(
         n, "autograder.classrun.worker.grade_payload", log_path=str(log),
-        warm_imports=("autograder.grading.engine", "nbgrader.preprocessors", "numpy")))
+        warm_imports=("autograder.grading.engine", "nbgrader.preprocessors", "numpy"),
+        warm_up=(("autograder.isolation.zygote_host.prestart", options.limits.to_dict())
+                 if options.sandbox.enabled and options.sandbox.warm else None)))
     summary.workers = f"{n} local worker(s), sandbox {'on' if options.sandbox.enabled else 'off'}"
     return _lost_as_results(pool.run(jobs, deadline_s=options.job_deadline()), assignment)
 

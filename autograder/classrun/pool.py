@@ -47,7 +47,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...], log_path: str | None) -> None:
+def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...], log_path: str | None,
+                 warm_up: tuple | None = None) -> None:
     # Own session and process group: the parent can kill this worker and every process it
     # started (kernels, bwrap) with one killpg, without touching its siblings.
     os.setsid()
@@ -65,6 +66,11 @@ def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...], log_path: 
             importlib.import_module(name)
         except Exception:
             pass  # the job itself will raise a clearer error if the module matters
+    if warm_up is not None:  # (dotted function, argument): e.g. start the warm kernel parent
+        try:
+            _resolve(warm_up[0])(warm_up[1])
+        except Exception:
+            traceback.print_exc()  # the first job meets the same problem and reports it
     func = _resolve(func_path)
     conn.send(("ready", os.getpid()))
     while True:
@@ -82,9 +88,9 @@ def _worker_main(conn, func_path: str, warm_imports: tuple[str, ...], log_path: 
 
 
 class _Worker:
-    def __init__(self, ctx, func_path, warm_imports, log_path):
+    def __init__(self, ctx, func_path, warm_imports, log_path, warm_up=None):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, func_path, warm_imports, log_path),
+        self.process = ctx.Process(target=_worker_main, args=(child, func_path, warm_imports, log_path, warm_up),
                                    daemon=True)
         self.process.start()
         child.close()
@@ -119,6 +125,7 @@ class WorkerPool:
     """``n_workers`` processes running ``func_path(payload) -> result`` (a dotted name).
 
     log_path : file that receives the workers' (and their kernels') stdout and stderr.
+    warm_up : ``(dotted function, argument)`` each worker calls once before its first job.
 
     Use as a context manager; :meth:`run` yields ``(job_id, result)`` where result is the
     function's return value, a :class:`WorkerLost`, or an ``Exception`` carrying the worker's
@@ -126,13 +133,14 @@ class WorkerPool:
     """
 
     def __init__(self, n_workers: int, func_path: str, warm_imports: tuple[str, ...] = (),
-                 log_path: str | None = None):
+                 log_path: str | None = None, warm_up: tuple | None = None):
         if n_workers < 1:
             raise ValueError(f"n_workers must be >= 1, got {n_workers}")
         self.n_workers = n_workers
         self.func_path = func_path
         self.warm_imports = warm_imports
         self.log_path = log_path
+        self.warm_up = warm_up
         # forkserver: one clean process imports the heavy modules once (nbformat alone takes
         # about a second, for its JSON-schema formats) and every worker, replacements
         # included, is forked from it ready to work. Forking this process instead would copy
@@ -143,7 +151,7 @@ class WorkerPool:
         self._workers: list[_Worker] = []
 
     def __enter__(self):
-        self._workers = [_Worker(self._ctx, self.func_path, self.warm_imports, self.log_path) for _ in range(self.n_workers)]
+        self._workers = [_Worker(self._ctx, self.func_path, self.warm_imports, self.log_path, self.warm_up) for _ in range(self.n_workers)]
         return self
 
     def __exit__(self, *exc):
@@ -170,7 +178,7 @@ class WorkerPool:
 
     def _replace(self, w: _Worker) -> None:
         w.kill()
-        self._workers[self._workers.index(w)] = _Worker(self._ctx, self.func_path, self.warm_imports, self.log_path)
+        self._workers[self._workers.index(w)] = _Worker(self._ctx, self.func_path, self.warm_imports, self.log_path, self.warm_up)
 
     def run(self, jobs, deadline_s: float | None = None):
         """Start handing out ``(job_id, payload)`` pairs now; return an iterator of ``(job_id, result)``.

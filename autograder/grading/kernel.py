@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import queue
 import signal
 import subprocess
 import time
@@ -77,9 +78,10 @@ class Kernel:
             self.km.start_kernel(cwd=job.cwd, stdout=subprocess.DEVNULL, stderr=self.log)
             self.kc = self.km.client()
             self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=limits.startup_timeout)
-            self.kc.execute(_SETUP, silent=True, store_history=False)
-            self.kc.get_shell_msg(timeout=limits.startup_timeout)
+            _wait_ready(self.km, self.kc, limits.startup_timeout)
+            setup = self.kc.execute(_SETUP, silent=True, store_history=False)
+            while self.kc.get_shell_msg(timeout=limits.startup_timeout)["parent_header"].get("msg_id") != setup:
+                pass  # a late reply to one of the kernel_info requests
         except BaseException as exc:
             self.stop()
             if isinstance(exc, Exception):
@@ -104,6 +106,12 @@ class Kernel:
             self.kc.stop_channels()
         try:
             if self.km.has_kernel:
+                # Killed and reaped here, jupyter_client finds it dead at once instead of
+                # polling every 0.1 s (the launcher's death stops a warm kernel's job too).
+                proc = getattr(self.km.provisioner, "process", None)
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
                 self.km.shutdown_kernel(now=True)
         except Exception:
             log.debug("kernel shutdown: %s", traceback.format_exc())
@@ -245,6 +253,31 @@ class _Session:
         self.job.cleanup()
         if leftover:
             self.out.flags.append(f"{len(leftover)} processes outlived the kernel and were killed")
+
+
+def _wait_ready(km, kc, timeout: float) -> None:
+    """Wait until the kernel answers kernel_info on the shell channel *and* its iopub reaches
+    us (its status message for that request: a late subscription loses a cell's first
+    outputs). jupyter_client's wait_for_ready does the same with 1 s and 0.2 s waits between
+    tries; a warm kernel is ready within milliseconds, so these waits are short."""
+    deadline, asked = time.monotonic() + timeout, set()
+    while True:
+        asked.add(kc.kernel_info())
+        try:
+            reply = kc.get_shell_msg(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+        except queue.Empty:
+            reply = None
+        if reply is not None and reply["parent_header"].get("msg_id") in asked:
+            try:
+                while True:
+                    if kc.get_iopub_msg(timeout=0.05)["parent_header"].get("msg_id") in asked:
+                        return
+            except queue.Empty:
+                pass  # iopub missed them: not subscribed yet, ask again
+        if not km.is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
 
 def _label(cell) -> str:

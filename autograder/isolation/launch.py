@@ -150,7 +150,8 @@ def via_zygote(spec, connection_file):
     job["kernel_args"] = [a.replace("{connection_file}", connection_file) for a in job["kernel_args"]]
     if spec.get("drop_to"):  # the kernel runs as the sandbox's host user and reads this file
         os.chown(connection_file, *spec["drop_to"])
-    fds = [os.open(path, os.O_RDONLY | os.O_NOFOLLOW) for path in spec.get("files", [])]
+    # The kernel's stderr is this process's (the job's kernel.log), as a cold kernel's would be.
+    fds = [os.dup(2)] + [os.open(path, os.O_RDONLY | os.O_NOFOLLOW) for path in spec.get("files", [])]
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     conn.connect(zyg["socket"])

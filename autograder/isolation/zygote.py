@@ -7,8 +7,8 @@ system, no network, the course's packages with the checks hidden), as
 runtime), prints ``ready``, then serves one connection per kernel start, made by
 :mod:`autograder.isolation.launch` on the grader's side:
 
-1. the launcher sends the job (a JSON line) and the job's files as descriptors: the
-   notebook, the case inputs, the files beside it;
+1. the launcher sends the job (a JSON line) and, as descriptors, its own stderr (the job's
+   kernel log) and the job's files: the notebook, the case inputs, the files beside it;
 2. the parent forks a *job process*, which says hello (the launcher reads its host pid from
    the socket's credentials and puts it in the job's cgroup, or starts its watchdog) and
    waits for ``go``;
@@ -108,7 +108,13 @@ def _job(conn) -> None:
     """The job process: isolate, start the kernel's init, relay its end."""
     nsutil.set_parent_death_signal(signal.SIGKILL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    spec, fds = _receive(conn)
+    spec, (log, *fds) = _receive(conn)
+    # Nothing of the parent's: stdin and stdout from /dev/null, stderr to the job's own log.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd, src in ((0, null), (1, null), (2, log)):
+        os.dup2(src, fd)
+    os.close(null)
+    os.close(log)
     conn.sendall(b"H")   # the launcher reads our host pid from this message's credentials
     _expect(conn, b"G")  # ... and has put us in the job's cgroup, or started the watchdog
     outer = (os.getuid(), os.getgid())

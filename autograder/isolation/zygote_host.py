@@ -57,16 +57,21 @@ class Zygote:
         self.log = open(self.root / "zygote.log", "ab")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log,
                                      preexec_fn=_die_with_grader, **ids)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+        self.ready = False
+        self.started = time.monotonic()
+
+    def wait_ready(self):
+        """Wait until the parent has imported everything and listens (RuntimeError if it died)."""
+        deadline = self.started + START_TIMEOUT
+        while not self.ready and time.monotonic() < deadline:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
             if ready:
                 line = self.proc.stdout.readline()
-                if line.strip() == b"ready":
-                    return
+                self.ready = line.strip() == b"ready"
                 if not line:
                     break
-        raise RuntimeError(f"the warm parent did not start; its log ends: {self.log_tail()}")
+        if not self.ready:
+            raise RuntimeError(f"the warm parent did not start; its log ends: {self.log_tail()}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -90,13 +95,33 @@ def get(limits) -> tuple[Zygote, float]:
     """This process's warm parent, started on first use and again after it died, and the
     seconds spent starting it now (0.0 when it was running)."""
     global _zygote
-    if _zygote is not None and _zygote.alive() and os.path.exists(_zygote.socket):
+    if _zygote is not None and _zygote.ready and _zygote.alive() and os.path.exists(_zygote.socket):
         return _zygote, 0.0
-    if _zygote is not None:
-        _zygote.stop()
     start = time.monotonic()
-    _zygote = Zygote(limits)
+    if _zygote is None or _zygote.ready or not _zygote.alive():
+        prestart(limits)
+    try:
+        _zygote.wait_ready()
+    except BaseException:
+        stop()
+        raise
     return _zygote, time.monotonic() - start
+
+
+def prestart(limits) -> None:
+    """Start this process's warm parent without waiting for it (a worker does so before its
+    first job, so the parent's imports overlap the rest of the run's start)."""
+    global _zygote
+    from autograder.isolation import enforcement
+
+    if enforcement.choose(True).mechanism == "systemd scope":
+        return  # kernels are then started cold (sandbox.prepare)
+    if isinstance(limits, dict):
+        from autograder.limits import Limits
+
+        limits = Limits.from_dict(limits)
+    stop()
+    _zygote = Zygote(limits)
 
 
 def current_root() -> Path | None:
