@@ -170,20 +170,23 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
     if not notebook_name or "/" in notebook_name or notebook_name.startswith("."):
         raise ValueError(f"notebook_name must be a plain file name, got {notebook_name!r}")
     policy = SandboxPolicy.of(sandbox)
-    sandbox, zygote = policy.enabled, None
+    sandbox, zygote, cold_because = policy.enabled, None, ""
     files = check_files(files or {}, notebook_name, limits)
     # A systemd scope is entered by exec'ing systemd-run, which a fork of the warm parent cannot.
     if sandbox and policy.warm and enforcement.choose(sandbox).mechanism != "systemd scope":
         from autograder.isolation import zygote_host
 
-        zygote, parent_start = zygote_host.get(limits)
-        base_dir = str(zygote.jobs_dir)
+        try:
+            zygote, parent_start = zygote_host.get(limits)
+            base_dir = str(zygote.jobs_dir)
+        except RuntimeError as exc:  # a kernel of its own, as isolated: slower, never a failure
+            cold_because = f"cold kernel: {exc}"
     job = _job_dir(notebook_bytes, cases, files, sandbox, base_dir)
     root = job.root
     try:
         planned = enforcement.plan_job(limits, root, sandbox)
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
-        job.enforced += planned.enforced
+        job.enforced += planned.enforced + ([cold_because] if cold_because else [])
         if zygote is not None:
             argv, env = [], {}
             fds = [str(root / "nb.ipynb"), str(root / CASES_NAME)] + [str(root / f"file-{i}") for i in range(len(files))]

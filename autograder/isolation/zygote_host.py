@@ -13,10 +13,12 @@ is visible. Every job covers both with its own mounts before any student code ru
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,7 @@ from autograder.isolation import sandbox as sandboxes
 
 START_TIMEOUT = 120.0   # s, for the parent's imports (torch) on a loaded machine
 _zygote = None
+unusable = ""           # why warm kernels cannot start in this process, once found
 
 
 class Zygote:
@@ -72,6 +75,42 @@ class Zygote:
                     break
         if not self.ready:
             raise RuntimeError(f"the warm parent did not start; its log ends: {self.log_tail()}")
+        self.probe()
+
+    def probe(self):
+        """Fork one job that isolates itself as a kernel's would, then exits: RuntimeError
+        when this machine refuses a step (nested user namespaces, a fresh /proc...)."""
+        job = Path(tempfile.mkdtemp(prefix="probe-", dir=self.jobs_dir))
+        try:
+            os.chmod(job, 0o711)
+            (job / "run").mkdir(mode=0o700)
+            owner = sandboxes.drop_ids()
+            if owner is not None:
+                os.chown(job / "run", *owner)
+            spec = {"probe": True, "notebook_name": "probe.ipynb", "cases_name": sandboxes.CASES_NAME,
+                    "files": [], "run_dir": str(job / "run"), "jobs_dir": str(self.jobs_dir),
+                    "home": sandboxes.HOME, "work": sandboxes.WORK, "scratch_bytes": 1 << 20, "env": {},
+                    "nproc": None, "rlimits": {}, "kernel_args": []}
+            fds = [os.open(os.devnull, os.O_WRONLY)] + [os.open(os.devnull, os.O_RDONLY) for _ in range(2)]
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(START_TIMEOUT)
+                conn.connect(self.socket)
+                socket.send_fds(conn, [json.dumps(spec).encode() + b"\n"], fds)
+                for fd in fds:
+                    os.close(fd)
+                got = b""
+                while True:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                    if got == b"H":
+                        conn.sendall(b"G")
+            if got != b"HSX0\n":
+                why = got[got.find(b"E") + 1:].decode("utf-8", "replace").strip() if b"E" in got else repr(got)
+                raise RuntimeError(f"a warm kernel cannot isolate itself here: {why}")
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -94,14 +133,20 @@ class Zygote:
 def get(limits) -> tuple[Zygote, float]:
     """This process's warm parent, started on first use and again after it died, and the
     seconds spent starting it now (0.0 when it was running)."""
-    global _zygote
+    global _zygote, unusable
     if _zygote is not None and _zygote.ready and _zygote.alive() and os.path.exists(_zygote.socket):
         return _zygote, 0.0
+    if unusable:
+        raise RuntimeError(unusable)
     start = time.monotonic()
     if _zygote is None or _zygote.ready or not _zygote.alive():
         prestart(limits)
     try:
         _zygote.wait_ready()
+    except RuntimeError as exc:
+        stop()
+        unusable = str(exc)  # not tried again by this process: every job would fail the same way
+        raise
     except BaseException:
         stop()
         raise

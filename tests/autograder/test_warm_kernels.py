@@ -179,3 +179,23 @@ def test_a_dead_parent_is_replaced_and_the_next_job_still_graded():
     out, = _run(["import json; print(json.dumps(1 + 1))"], WARM)
     assert out == 2
     assert zygote_host.get(LIMITS)[0] is not zygote
+
+
+def test_where_a_warm_kernel_cannot_isolate_itself_kernels_start_cold(monkeypatch):
+    """A machine that refuses a step of the fork's isolation (say, nested user namespaces)
+    grades with cold kernels, saying so in each result; it is never a grading failure."""
+    zygote_host.stop()
+    monkeypatch.setattr(zygote_host, "unusable", "")  # restored after the test
+
+    def refuse(self):
+        raise RuntimeError("a warm kernel cannot isolate itself here: unshare: Operation not permitted")
+
+    monkeypatch.setattr(zygote_host.Zygote, "probe", refuse)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    for _ in range(2):  # the second job does not try the parent again
+        run = run_notebook(nb, "t.ipynb", nbformat.writes(nb).encode(), {}, LIMITS, WARM)
+        assert run.status == "graded" and nb.cells[0].outputs[-1]["text"].strip() == "42"
+        assert any(e.startswith("cold kernel: a warm kernel cannot isolate itself here") for e in run.enforced)
+        assert not any(e.startswith("warm kernel") for e in run.enforced)
+        assert zygote_host.current_root() is None
+        nb.cells[0].outputs = []
