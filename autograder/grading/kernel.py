@@ -30,6 +30,8 @@ from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 from autograder.isolation import sandbox as sandboxes
+from autograder.isolation.cgroup import JobCgroup
+from autograder.isolation.watchdog import stop_then_kill
 from autograder.grading.executor import CellRun, Executor
 from autograder.grades import worst
 from autograder.limits import Limits, SandboxPolicy
@@ -87,9 +89,8 @@ class Kernel:
             if isinstance(exc, Exception):
                 raise RuntimeError(f"the sandboxed kernel did not start ({exc}); its log ends: {self.log_tail()}") from exc
             raise
-        pid = job.tree_root(self.km.provisioner.pid)
         self.executor = Executor(self.km, self.kc, limits,
-                                 after_cell=lambda: sandboxes.kill_strays(pid, job.sandboxed))
+                                 after_cell=_stray_killer(job, job.tree_root(self.km.provisioner.pid)))
 
     def log_tail(self, n=500) -> str:
         try:
@@ -253,6 +254,22 @@ class _Session:
         self.job.cleanup()
         if leftover:
             self.out.flags.append(f"{len(leftover)} processes outlived the kernel and were killed")
+
+
+def _stray_killer(job, root_pid: int):
+    """What kills the processes a cell leaves behind, called after every cell.
+
+    In a cgroup, the job's processes are its members: the ones present once the kernel is
+    ready (the launcher or job process, the namespace's init, the kernel) are kept, any
+    other is a stray. One file read, where walking /proc reads a file per process of the
+    machine. Elsewhere, the kernel's process tree is walked (sandbox.kill_strays).
+    """
+    group = job.cgroup
+    if isinstance(group, JobCgroup):
+        keep = group.pids()
+        if root_pid in keep:
+            return lambda: stop_then_kill(lambda: sorted(group.pids() - keep))
+    return lambda: sandboxes.kill_strays(root_pid, job.sandboxed)
 
 
 def _wait_ready(km, kc, timeout: float) -> None:
