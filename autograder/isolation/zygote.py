@@ -191,13 +191,12 @@ def _init(spec: dict) -> None:
 
         for name, value in spec["rlimits"].items():
             resource.setrlimit(getattr(resource, "RLIMIT_" + name), (int(value), int(value)))
+        nsutil.drop_all_capabilities()  # before the kernel exists: it never shares a capability
         if spec.get("probe"):  # zygote_host's check that this machine allows all of the above
-            nsutil.drop_all_capabilities()
             os._exit(0 if nsutil.capabilities() == 0 else 126)
         kernel = os.fork()
         if kernel == 0:
             _kernel(spec)
-        nsutil.drop_all_capabilities()
         while True:  # reap orphans until the kernel itself exits
             pid, status = os.wait()
             if pid == kernel:
@@ -209,10 +208,12 @@ def _init(spec: dict) -> None:
 
 
 def _kernel(spec: dict) -> None:
-    """The kernel: no capability, the job's environment, then ipykernel in this process."""
+    """The kernel: no capability (inherited from the init), the job's environment, then
+    ipykernel in this process."""
     try:
         nsutil.set_parent_death_signal(signal.SIGKILL)
-        nsutil.drop_all_capabilities()
+        if nsutil.capabilities() != 0:  # the init dropped them all (and the bounding set) before the fork
+            raise PermissionError("the kernel would hold capabilities")
         if spec.get("nproc"):
             import resource
 
