@@ -11,7 +11,7 @@ import pytest
 
 from autograder.isolation import cgroup, enforcement, sandbox, systemd
 from autograder.isolation.enforcement import FALLBACK, Enforcement, choose, memory_death, plan_job
-from autograder.limits import Limits, MiB
+from autograder.limits import Limits, MiB, SandboxPolicy
 
 LIMITS = Limits(memory_bytes=512 * MiB, max_processes=64, file_size_bytes=8 * MiB)
 
@@ -97,7 +97,8 @@ def test_systemd_job_gets_a_prefix_with_its_limits(machine, tmp_path):
 
 def test_the_sandbox_sets_nproc_inside_bwrap_before_the_kernel(machine, tmp_path):
     machine()
-    job = sandbox.prepare("a1.ipynb", b"{}", {"checks": {}}, LIMITS, sandbox=True, base_dir=str(tmp_path))
+    job = sandbox.prepare("a1.ipynb", b"{}", {"checks": {}}, LIMITS, sandbox=SandboxPolicy(warm=False),
+                          base_dir=str(tmp_path))
     try:
         spec = json.loads((job.root / "launch.json").read_text())
         argv = spec["argv"]
@@ -107,6 +108,29 @@ def test_the_sandbox_sets_nproc_inside_bwrap_before_the_kernel(machine, tmp_path
         assert spec["rlimits"]["DATA"] == FALLBACK.data_bytes(LIMITS) and spec["watchdog"]["memory_bytes"] == 512 * MiB
         assert any("RLIMIT_DATA" in e for e in job.enforced)
         assert argv[-1] == "--IPKernelApp.exec_lines=import autograder.isolation.memguard as g; g.install()"
+    finally:
+        job.cleanup()
+
+
+def test_a_warm_kernel_gets_the_same_nproc_rlimits_and_memguard(machine, tmp_path, monkeypatch):
+    """The warm parent's fork sets what bwrap's inner command and the launcher set for a
+    cold kernel: RLIMIT_NPROC inside, RLIMIT_DATA, the memory guard (autograder.isolation.zygote)."""
+    from types import SimpleNamespace
+
+    from autograder.isolation import zygote_host
+
+    machine()
+    fake = SimpleNamespace(socket=str(tmp_path / "socket"), jobs_dir=tmp_path)
+    monkeypatch.setattr(zygote_host, "get", lambda limits: (fake, 0.0))
+    job = sandbox.prepare("a1.ipynb", b"{}", {"checks": {}}, LIMITS, sandbox=SandboxPolicy(warm=True))
+    try:
+        spec = json.loads((job.root / "launch.json").read_text())
+        warm = spec["zygote"]["job"]
+        assert spec["argv"] == [] and job.warm and job.root.parent == tmp_path
+        assert warm["nproc"] == "64" and spec["rlimits"]["DATA"] == FALLBACK.data_bytes(LIMITS)
+        assert spec["watchdog"]["memory_bytes"] == 512 * MiB
+        assert warm["kernel_args"][-1] == "--IPKernelApp.exec_lines=import autograder.isolation.memguard as g; g.install()"
+        assert warm["scratch_bytes"] == LIMITS.scratch_bytes and warm["run_dir"] == str(job.run_dir)
     finally:
         job.cleanup()
 
