@@ -265,7 +265,7 @@ def _step_verdict(case, result):
     x, h_prev, params = case.args
     want = memo(case, "want", lambda: _torch_cell(x, h_prev, params))
     return verdict(
-        array_issue("h_next", result.value, want, hints=_step_variants(x, h_prev, params)),
+        array_issue("h_next", result.value, want, hints=memo(case, "mistakes", lambda: _step_variants(x, h_prev, params))),
         modified_issue(case, result, ("x", "h_prev", "params")),
     )
 
@@ -336,7 +336,7 @@ def _forward_verdict(case, result):
     x, h0, params = case.args
     want = memo(case, "want", lambda: _torch_rnn(x, h0, params))
     return verdict(
-        array_issue("h", result.value, want, hints=_forward_variants(x, h0, params)),
+        array_issue("h", result.value, want, hints=memo(case, "mistakes", lambda: _forward_variants(x, h0, params))),
         modified_issue(case, result, ("x", "h0", "params")),
     )
 
@@ -456,7 +456,8 @@ def _classify_verdict(case, result):
         return _expects_no_step_error(case, result)
     want = memo(case, "want", lambda: _classify_reference(*case.args))
     empty = case.args[0].shape[1] == 0  # no sequence: no mistake to recognise, only the shape (0, K)
-    hints = {} if empty else {k: v for k, v in _classify_variants(*case.args).items() if v is not None}
+    hints = {} if empty else {k: v for k, v in memo(case, "mistakes", lambda: _classify_variants(*case.args)).items()
+                              if v is not None}
     got = result.value
     if isinstance(got, np.ndarray) and got.shape == want.shape and not np.all(np.isfinite(got)):
         return Verdict(False, "probabilities contain NaN or inf: subtract each row's maximum score before exp "

@@ -247,6 +247,8 @@ def _write_autograded(output_dir: Path, name: str, nb) -> str:
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / name
     tmp = output_dir / f".{name}.tmp"
-    nbformat.write(nb, str(tmp))
+    # nbformat.write would validate the whole notebook against the schema again (a twentieth of
+    # a second): its cells were rebuilt valid by restore and each output validated as it came.
+    tmp.write_text(nbformat.v4.writes(nb), encoding="utf-8")
     os.replace(tmp, path)
     return str(path)
