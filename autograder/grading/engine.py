@@ -219,10 +219,18 @@ def _shortcuts(job, source, checks, nb) -> tuple[dict, list]:
     return charged, flags
 
 
+_wire_cache = {}   # id(checks) -> (checks, wire): the cases of a cached source are encoded once
+
+
 def _wire_cases(job, checks) -> dict:
     """The hidden checks' inputs as the runtime reads them inside the kernel."""
-    return {"assignment": job.assignment,
-            "checks": {cid: [case_to_wire(c) for c in cases] for (_, cid), (_, cases) in checks.items()}}
+    cached = _wire_cache.get(id(checks))
+    if cached is None or cached[0] is not checks:
+        if len(_wire_cache) >= 32:
+            _wire_cache.pop(next(iter(_wire_cache)))
+        wire = {cid: [case_to_wire(c) for c in cases] for (_, cid), (_, cases) in checks.items()}
+        cached = _wire_cache[id(checks)] = (checks, wire)
+    return {"assignment": job.assignment, "checks": cached[1]}
 
 
 def _score(source, checks, charged, nb, runs) -> tuple[dict, list]:
