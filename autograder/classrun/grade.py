@@ -177,15 +177,17 @@ def commit(course: Course, journal: Journal, record: dict, originals: dict[str, 
     commit_many(course, journal, [record], originals)
 
 
-def commit_many(course: Course, journal: Journal, records: list[dict], originals: dict[str, str]) -> None:
-    """:func:`commit` for several journaled records, with one gradebook session for all."""
+def commit_many(course: Course, journal: Journal, records: list[dict], originals: dict[str, str],
+                gb=None) -> None:
+    """:func:`commit` for several journaled records, with one gradebook session for all
+    (``gb``, an open nbgrader Gradebook, or one opened for this call)."""
     for record in records:
         notebooks = record.pop("autograded_notebooks", None) or {}
         if notebooks:
             gradebook.place_autograded(course, record["student"], record["assignment"], notebooks)
         else:
             gradebook.clear_autograded(course, record["student"], record["assignment"])
-    gradebook.merge_many(course, [(r, originals.get(r["student"])) for r in records])
+    gradebook.merge_many(course, [(r, originals.get(r["student"])) for r in records], gb=gb)
     for record in records:
         record["merged"] = True
         # Not fsync'ed: if a crash loses this flag, the next run merges the record again,
@@ -196,13 +198,28 @@ def commit_many(course: Course, journal: Journal, records: list[dict], originals
 class _Batcher:
     """Collects journaled records and commits them together: when ``size`` are waiting, when
     the oldest has waited ``seconds``, or at :meth:`flush`. A crash in between costs a merge
-    on the next run (the records are journaled as graded, not merged), never a regrade."""
+    on the next run (the records are journaled as graded, not merged), never a regrade.
+
+    A context manager: one gradebook stays open from the first commit to the exit, because
+    results that arrive a second or more apart make batches of one or two, and opening
+    nbgrader's Gradebook (a new engine, every statement compiled again) for each would cost
+    more than merging them.
+    """
 
     def __init__(self, course, journal, originals, size: int = 64, seconds: float = 2.0):
         self.course, self.journal, self.originals = course, journal, originals
         self.size, self.seconds = size, seconds
         self.waiting, self.since = [], 0.0
         self.busy = 0.0  # seconds spent committing, for the run's summary
+        self._gradebook = contextlib.ExitStack()
+        self._gb = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._gradebook.close()
+        self._gb = None
 
     def add(self, record: dict) -> None:
         if not self.waiting:
@@ -214,7 +231,9 @@ class _Batcher:
     def flush(self) -> None:
         if self.waiting:
             start = time.monotonic()
-            commit_many(self.course, self.journal, self.waiting, self.originals)
+            if self._gb is None:
+                self._gb = self._gradebook.enter_context(gradebook.open_gradebook(self.course))
+            commit_many(self.course, self.journal, self.waiting, self.originals, gb=self._gb)
             self.waiting = []
             self.busy += time.monotonic() - start
 
@@ -299,7 +318,7 @@ def _grade_locked(course: Course, assignment: str, options: GradeOptions) -> Run
         if work.grade:
             results = _start(stack, course, assignment, options, work.grade, settings, ensured, summary)
         ensured.result()
-        batch = _Batcher(course, journal, _original_ids(course))
+        batch = stack.enter_context(_Batcher(course, journal, _original_ids(course)))
         for record in work.merge_only:
             batch.add(record)
             summary.merged_only.append(record["student"])
