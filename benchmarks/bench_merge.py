@@ -22,8 +22,11 @@ With ``--scale``, for each class size, in a fresh course each: collect the synth
 (:mod:`autograder.synthetic`) from an nbgrader tree, scan it (find, checksum, read the journal,
 plan), merge a graded record per submission in batches, scan again, export and report, all
 in this process, and print each step's milliseconds per submission. Exits 1 when a step's
-cost per submission at the largest size exceeds ``--max-ratio`` times that at the smallest:
-a step that grows with the class.
+cost per submission at the largest size exceeds ``--max-ratio`` times that at the smallest
+and by more than ``--min-ms`` milliseconds: a step that grows with the class. Below that
+floor a ratio is file-system noise, not an algorithm: reading n small files from one
+folder costs about 3 times more per file at 1,000 files than at 100 on ext4 (the dentry and
+page caches), and the scan of a class of 1,000 takes well under a second in all.
 """
 from __future__ import annotations
 
@@ -186,7 +189,8 @@ def step_times(n: int, batch: int, where: Path) -> dict:
 def scale_figures(args) -> int:
     sizes = sorted({int(x) for x in args.scale.split(",") if x.strip()})
     if not sizes or sizes[0] < 4:
-        raise SystemExit(f"--scale needs sizes of at least 4 (one of each hostile kind), got {sizes}")
+        raise SystemExit(f"--scale needs sizes of at least 4 (one of each hostile kind), "
+                         f"got {sizes}")
     rows = {}
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-steps-") as tmp:
@@ -202,7 +206,12 @@ def scale_figures(args) -> int:
     ratios = {s: (rows[large][s] / large) / (rows[small][s] / small) for s in SCALE_STEPS}
     print(f"{large} over {small}: " + " ".join(f"{s} {r:.2f}" for s, r in ratios.items())
           + f" (limit {args.max_ratio:g})")
-    grown = [s for s, r in ratios.items() if r > args.max_ratio]
+    extra = {s: 1000 * (rows[large][s] / large - rows[small][s] / small) for s in SCALE_STEPS}
+    grown = [s for s, r in ratios.items() if r > args.max_ratio and extra[s] > args.min_ms]
+    below = [s for s, r in ratios.items() if r > args.max_ratio and s not in grown]
+    if below:
+        print(f"above the ratio but by less than {args.min_ms:g} ms per submission, not a growth "
+              "that matters: " + ", ".join(f"{s} (+{extra[s]:.2f} ms)" for s in below))
     if grown:
         print(f"FAIL: grows with the class: {', '.join(grown)}")
     return 1 if grown else 0
@@ -219,6 +228,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-ratio", type=float, default=1.5,
                         help="with --scale: largest allowed growth of a step's cost per submission "
                              "from the smallest class to the largest (default 1.5)")
+    parser.add_argument("--min-ms", type=float, default=1.0,
+                        help="with --scale: growth below this many ms per submission is not "
+                             "counted, whatever its ratio (default 1)")
     args = parser.parse_args(argv)
     return scale_figures(args) if args.scale else merge_figures(args)
 
