@@ -41,7 +41,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_ROOT = REPO / "tests" / "autograder" / "fixtures" / "course"
-STEPS = ("collect", "scan", "grading", "merge", "journal", "export", "report")
+STEPS = ("collect", "start", "scan", "grading", "merge", "journal", "export", "report")
 
 
 def _env() -> dict:
@@ -141,6 +141,9 @@ def run_size(args, n: int, where: Path, keep_for_dask: bool) -> dict:
                                  "--out", str(where / "report.html"))
     for step in ("scan", "grading", "merge", "journal"):
         row[step] = figures["steps"].get(step, 0.0)
+    # start: rnngrade grade's own start-up, a constant: the interpreter and its imports, the
+    # preflight (a sandboxed kernel runs the checks once), the course lock.
+    row["start"] = figures["wall"] - figures["seconds"]
     row["total"] = row["collect"] + row["wall"] + row["export"] + row["report"]
     return row
 
@@ -230,9 +233,9 @@ def main(argv=None) -> int:
     print()
     print(f"class-level cycle per class size ({what}); cost = wall x {cores} cores / n, in "
           "core-seconds per submission ('grade': rnngrade grade; 'all': collect + grade + "
-          "export + report); steps in ms per submission (scan, merge and journal are the main "
-          "process's own shares of grading); peak: resident memory of rnngrade grade's main "
-          "process; CPU: its CPU time")
+          "export + report); steps in ms per submission (start: rnngrade grade's start-up and "
+          "preflight; scan, merge and journal are the main process's own shares of grading); "
+          "peak: resident memory of rnngrade grade's main process; CPU: its CPU time")
     print(*table_head(), *(table_row(r, cores) for r in rows), sep="\n")
     small, large = rows[0], rows[-1]
     ratio = _cost(large, "total", cores) / _cost(small, "total", cores)
