@@ -84,6 +84,20 @@ def prepare(source_root: Path, assignment: str, n: int, where: Path) -> tuple[Pa
     return course.root, staging.submitted, kinds
 
 
+def median_job(root: Path, assignment: str) -> float:
+    """Median seconds of one graded job on its worker (the journal's timings): what a job
+    costs, apart from how the pool or the cluster hands jobs out and the machine's load."""
+    import statistics
+
+    from autograder.course import Course
+    from autograder.journal import Journal
+
+    times = [r.result.timings.get("worker_total", r.result.timings.get("total", 0.0))
+             for r in Journal(Course.from_root(root), assignment).parsed().values()
+             if r.result.status == "graded"]
+    return statistics.median(times) if times else float("nan")
+
+
 def check_class(root: Path, assignment: str, kinds: dict, figures: dict) -> list[str]:
     """What is wrong with a graded class ([] when it graded as built)."""
     from autograder.course import Course
@@ -114,10 +128,15 @@ def check_class(root: Path, assignment: str, kinds: dict, figures: dict) -> list
 
 def grade_class(root: Path, assignment: str, cell_timeout: float, extra=()) -> dict:
     """Run ``rnngrade grade`` on ``root``; its wall time and its run summary's figures."""
+    load = os.getloadavg()[0]
     wall, out = _rnngrade("grade", assignment, "--course", str(root), "--no-progress",
                           "--cell-timeout", str(cell_timeout), *extra)
     figures = json.loads((root / ".rnngrade" / assignment / "last-run.json").read_text())
     figures["wall"], figures["stdout"] = wall, out
+    # The machine's 1-minute load average before and after: on a shared machine a change
+    # of load between two runs moves their ratio more than anything being compared.
+    figures["load"] = (load, os.getloadavg()[0])
+    figures["median_job"] = median_job(root, assignment)
     return figures
 
 
@@ -245,12 +264,13 @@ def main(argv=None) -> int:
     if dask_row is not None:
         local = next(r for r in rows if r["n"] == dask_row["n"])
         n = dask_row["n"]
-        print(f"Dask LocalCluster (2 workers x 1 thread), class of {n}: {dask_row['wall']:.1f} s, "
-              f"{n / dask_row['wall']:.2f} sub/s, {60 * n / dask_row['wall'] / 2:.1f} sub/min per "
-              f"worker; local pool ({cores} workers): {local['wall']:.1f} s, "
-              f"{n / local['wall']:.2f} sub/s, {60 * n / local['wall'] / cores:.1f} sub/min per "
-              f"core; Dask/local throughput {local['wall'] / dask_row['wall']:.2f}; peak memory "
-              f"of the main process {dask_row['peak_rss_mib']:.0f} MiB")
+        for name, r, per in ((f"local pool ({cores} workers)", local, cores),
+                             ("Dask LocalCluster (2 workers x 1 thread)", dask_row, 2)):
+            print(f"{name}, class of {n}: {r['wall']:.1f} s, {n / r['wall']:.2f} sub/s, "
+                  f"{60 * n / r['wall'] / per:.1f} sub/min per worker, median job "
+                  f"{r['median_job']:.2f} s, main process {r['peak_rss_mib']:.0f} MiB; load "
+                  f"average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
+        print(f"Dask/local throughput on the class of {n}: {local['wall'] / dask_row['wall']:.2f}")
 
     failures = [f"class of {r['n']}: {p}" for r in rows + ([dask_row] if dask_row else [])
                 for p in r["problems"]]
