@@ -111,6 +111,8 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    import json
+
     from autograder.isolation import sandbox
     from autograder.classrun.grade import grade_assignment
     from autograder.journal import atomic_write_text
@@ -139,6 +141,8 @@ def cmd_grade(args) -> int:
     text = "\n".join(summary.lines())
     print(text)
     atomic_write_text(course.state / args.assignment / "last-run.txt", text + "\n")
+    atomic_write_text(course.state / args.assignment / "last-run.json",
+                      json.dumps(summary.figures(), indent=1) + "\n")
     return EXIT_INCOMPLETE if summary.retry else 0
 
 

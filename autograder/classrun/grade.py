@@ -15,7 +15,9 @@ The run, step by step (each step is safe to interrupt with SIGKILL):
    in one session, then marks the records merged;
 5. print a summary listing every submission that was not cleanly graded, and why; a job
    lost to the infrastructure (a worker or scheduler lost, a worker unfit to grade) is not
-   recorded at all, so a plain rerun grades it.
+   recorded at all, so a plain rerun grades it. The summary also gives the main process's
+   time in each class-level step and its peak memory (:meth:`RunSummary.figures`), which
+   ``benchmarks/bench_scale.py`` reads to show that none of them grows with the class.
 
 A submission is therefore graded once: a record is written right after grading, and
 rerunning either finds it merged (skip) or unmerged (merge only). The only repeated work
@@ -86,6 +88,23 @@ class RunSummary:
     seconds: float = 0.0
     workers: str = ""
     retry: list[tuple[str, str]] = field(default_factory=list)  # (student, why): infrastructure failed
+    # Wall seconds of the main process's class-level steps (see _grade_locked), its peak
+    # resident memory and CPU seconds at the end of the run; empty/0 until the run ends.
+    steps: dict[str, float] = field(default_factory=dict)
+    peak_rss_mib: float = 0.0
+    cpu_seconds: float = 0.0
+
+    def figures(self) -> dict:
+        """The run's numbers as JSON-friendly data (``.rnngrade/<a>/last-run.json``)."""
+        statuses = {}
+        for record in self.graded:
+            status = (record.get("result") or {}).get("status", "?")
+            statuses[status] = statuses.get(status, 0) + 1
+        return {"assignment": self.assignment, "graded": len(self.graded), "statuses": statuses,
+                "merged_only": len(self.merged_only), "skipped": self.skipped,
+                "rejected": len(self.rejected), "retry": len(self.retry), "seconds": self.seconds,
+                "workers": self.workers, "steps": dict(self.steps),
+                "peak_rss_mib": self.peak_rss_mib, "cpu_seconds": self.cpu_seconds}
 
     def lines(self) -> list[str]:
         n = len(self.graded)
@@ -115,6 +134,9 @@ class RunSummary:
                        f"students' code; nothing was recorded for them, and a plain rerun of "
                        f"`rnngrade grade {self.assignment}` grades them:")
             out += [f"  {student}: {why}" for student, why in sorted(self.retry)]
+        if self.steps:
+            out.append("main process: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.steps.items())
+                       + f"; CPU {self.cpu_seconds:.1f} s, peak memory {self.peak_rss_mib:.0f} MiB")
         return out
 
 
@@ -155,15 +177,17 @@ def commit(course: Course, journal: Journal, record: dict, originals: dict[str, 
     commit_many(course, journal, [record], originals)
 
 
-def commit_many(course: Course, journal: Journal, records: list[dict], originals: dict[str, str]) -> None:
-    """:func:`commit` for several journaled records, with one gradebook session for all."""
+def commit_many(course: Course, journal: Journal, records: list[dict], originals: dict[str, str],
+                gb=None) -> None:
+    """:func:`commit` for several journaled records, with one gradebook session for all
+    (``gb``, an open nbgrader Gradebook, or one opened for this call)."""
     for record in records:
         notebooks = record.pop("autograded_notebooks", None) or {}
         if notebooks:
             gradebook.place_autograded(course, record["student"], record["assignment"], notebooks)
         else:
             gradebook.clear_autograded(course, record["student"], record["assignment"])
-    gradebook.merge_many(course, [(r, originals.get(r["student"])) for r in records])
+    gradebook.merge_many(course, [(r, originals.get(r["student"])) for r in records], gb=gb)
     for record in records:
         record["merged"] = True
         # Not fsync'ed: if a crash loses this flag, the next run merges the record again,
@@ -174,12 +198,28 @@ def commit_many(course: Course, journal: Journal, records: list[dict], originals
 class _Batcher:
     """Collects journaled records and commits them together: when ``size`` are waiting, when
     the oldest has waited ``seconds``, or at :meth:`flush`. A crash in between costs a merge
-    on the next run (the records are journaled as graded, not merged), never a regrade."""
+    on the next run (the records are journaled as graded, not merged), never a regrade.
+
+    A context manager: one gradebook stays open from the first commit to the exit, because
+    results that arrive a second or more apart make batches of one or two, and opening
+    nbgrader's Gradebook (a new engine, every statement compiled again) for each would cost
+    more than merging them.
+    """
 
     def __init__(self, course, journal, originals, size: int = 64, seconds: float = 2.0):
         self.course, self.journal, self.originals = course, journal, originals
         self.size, self.seconds = size, seconds
         self.waiting, self.since = [], 0.0
+        self.busy = 0.0  # seconds spent committing, for the run's summary
+        self._gradebook = contextlib.ExitStack()
+        self._gb = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._gradebook.close()
+        self._gb = None
 
     def add(self, record: dict) -> None:
         if not self.waiting:
@@ -190,8 +230,12 @@ class _Batcher:
 
     def flush(self) -> None:
         if self.waiting:
-            commit_many(self.course, self.journal, self.waiting, self.originals)
+            start = time.monotonic()
+            if self._gb is None:
+                self._gb = self._gradebook.enter_context(gradebook.open_gradebook(self.course))
+            commit_many(self.course, self.journal, self.waiting, self.originals, gb=self._gb)
             self.waiting = []
+            self.busy += time.monotonic() - start
 
 
 @dataclass(frozen=True)
@@ -261,25 +305,45 @@ def _grade_locked(course: Course, assignment: str, options: GradeOptions) -> Run
     options = dataclasses.replace(options, limits=_course_limits(options.limits, settings, assignment))
     work = plan(journal, submissions, options.force, set(options.students) if options.students else None)
     summary = RunSummary(assignment, skipped=len(work.done), rejected=rejected)
+    # scan: find the submissions, checksum them, read their journal records and plan.
+    summary.steps["scan"] = time.monotonic() - start
 
     # The gradebook check imports nbgrader and may run generate_assignment: seconds that
     # overlap with the workers' own start-up when done in a thread. Nothing but this thread
     # touches the gradebook until it is joined, before the first merge.
     ensured = _Background(gradebook.ensure_assignment, course, assignment)
+    graded_from = time.monotonic()
     with contextlib.ExitStack() as stack:
         results = iter(())
         if work.grade:
             results = _start(stack, course, assignment, options, work.grade, settings, ensured, summary)
         ensured.result()
-        batch = _Batcher(course, journal, _original_ids(course))
+        batch = stack.enter_context(_Batcher(course, journal, _original_ids(course)))
         for record in work.merge_only:
             batch.add(record)
             summary.merged_only.append(record["student"])
         batch.flush()
         if work.grade:
             _collect(results, work.grade, assignment, journal, batch, summary, options.progress)
+    # grading: from the first job sent to the last result merged and the workers stopped;
+    # merge and journal are the main process's own shares of it (they overlap the workers).
+    summary.steps["grading"] = time.monotonic() - graded_from
+    summary.steps["merge"] = batch.busy
+    summary.steps["journal"] = summary.steps.pop("journal", 0.0)
     summary.seconds = time.monotonic() - start
+    summary.peak_rss_mib, summary.cpu_seconds = _own_usage()
     return summary
+
+
+def _own_usage() -> tuple[float, float]:
+    """(peak resident memory in MiB, CPU seconds) of this process alone, not its workers."""
+    import resource
+    import sys
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    return rss, usage.ru_utime + usage.ru_stime
 
 
 def _gradable(course: Course, assignment: str, students) -> tuple[list, list]:
@@ -358,7 +422,9 @@ def _collect(results, subs, assignment, journal, batch, summary, progress) -> No
             record = {"student": student, "assignment": assignment, "checksum": checksums[student],
                       "graded_at": time.time(), "attempt_id": uuid.uuid4().hex, "merged": False}
             record.update(result)
+            began = time.monotonic()
             journal.write(record)
+            summary.steps["journal"] = summary.steps.get("journal", 0.0) + time.monotonic() - began
             batch.add(record)
             summary.graded.append(record)
             bar.set_postfix_str(f"{student}: {record['result']['status']}")

@@ -151,12 +151,16 @@ def merge(course: Course, record: dict, original_id: str | None = None) -> None:
     merge_many(course, [(record, original_id)])
 
 
-def merge_many(course: Course, items) -> None:
+def merge_many(course: Course, items, gb=None) -> None:
     """Write journal records into the gradebook in one session and one transaction.
 
     items : ``[(record, original_id or None), ...]``. Opening nbgrader's Gradebook and
     committing cost more than a record's own rows: a class streaming back from a cluster is
     merged in batches so that the client keeps up with the workers.
+    gb : an open nbgrader ``Gradebook`` of ``course`` to use (default: open one for this
+        call). A run that merges many small batches keeps one open (:func:`open_gradebook`):
+        SQLAlchemy caches its compiled statements per engine, and a fresh Gradebook, a
+        fresh engine, compiles them all again, which costs about as much as the merge.
 
     ``record`` is a journal record as JSON, parsed here into a
     :class:`autograder.journal.JournalRecord` (its ``result`` a ``GradeResult``).
@@ -171,7 +175,10 @@ def merge_many(course: Course, items) -> None:
     items = list(items)
     if not items:
         return
-    with open_gradebook(course) as gb, warnings.catch_warnings():
+    with contextlib.ExitStack() as stack:
+        if gb is None:
+            gb = stack.enter_context(open_gradebook(course))
+        stack.enter_context(warnings.catch_warnings())
         # nbgrader's add_submission builds objects before adding them to the session and
         # SQLAlchemy warns about it on every new submission; the rows are written correctly.
         warnings.simplefilter("ignore", SAWarning)

@@ -1,5 +1,6 @@
 """The rnngrade command line: limit flags from Limits, sizes, clear refusals."""
 import dataclasses
+import json
 
 import pytest
 
@@ -59,7 +60,8 @@ def test_grade_prints_the_limits_before_grading_and_refuses_without_a_memory_bou
     monkeypatch.setattr(sandbox, "available", lambda: (True, "fake"))
     graded = []
     monkeypatch.setattr(grade, "grade_assignment", lambda *a, **k: graded.append(capsys.readouterr().out) or
-                        type("S", (), {"lines": lambda self: ["done"], "retry": []})())
+                        type("S", (), {"lines": lambda self: ["done"], "retry": [],
+                                       "figures": lambda self: {"graded": 0}})())
     none = enforcement.Enforcement("none", "", "RLIMIT_NPROC", why="no cgroup; /proc is not readable")
     monkeypatch.setattr(enforcement, "choose", lambda sandbox=True: none)
     code = cli.main(["grade", "fixture", "--course", str(course_root)])
@@ -72,3 +74,17 @@ def test_grade_prints_the_limits_before_grading_and_refuses_without_a_memory_bou
     monkeypatch.setattr(enforcement, "choose", lambda sandbox=True: dog)
     assert cli.main(["grade", "fixture", "--course", str(course_root), "--memory-bytes", "1G"]) == 0
     assert graded[-1].splitlines()[-1].startswith("limits per job: memory 1024 MiB by rlimits + watchdog")
+
+
+def test_grade_writes_the_run_summary_and_its_figures_beside_it(course_root, monkeypatch):
+    from autograder.classrun import grade
+
+    summary = grade.RunSummary("fixture", seconds=1.5, steps={"scan": 0.25, "merge": 0.5},
+                               peak_rss_mib=120.0, cpu_seconds=2.0)
+    monkeypatch.setattr(grade, "grade_assignment", lambda *a, **k: summary)
+    assert cli.main(["grade", "fixture", "--course", str(course_root), "--no-sandbox",
+                     "--no-memory-limit"]) == 0
+    state = course_root / ".rnngrade" / "fixture"
+    assert "peak memory 120 MiB" in (state / "last-run.txt").read_text()
+    figures = json.loads((state / "last-run.json").read_text())
+    assert figures["steps"] == {"scan": 0.25, "merge": 0.5} and figures["peak_rss_mib"] == 120.0

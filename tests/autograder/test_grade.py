@@ -100,3 +100,45 @@ def test_a_worker_job_never_opens_a_gradebook(released_course, monkeypatch):
     assert not any(isinstance(v, (str, Path)) and "gradebook" in str(v) for v in payload.values())
     out = grade_payload(payload)
     assert out["result"]["status"] == "graded" and out["result"]["points"] == 5.0
+
+
+def test_run_summary_gives_its_figures_and_one_line_on_the_main_process():
+    from autograder.classrun.grade import RunSummary
+
+    graded = [{"student": s, "result": {"status": st}} for s, st in
+              (("a", "graded"), ("b", "timeout"), ("c", "graded"))]
+    summary = RunSummary("fixture", graded=graded, seconds=3.0,
+                         steps={"scan": 0.5, "grading": 2.0, "merge": 0.25, "journal": 0.125},
+                         peak_rss_mib=150.4, cpu_seconds=1.0)
+    figures = json.loads(json.dumps(summary.figures()))
+    assert figures["graded"] == 3 and figures["statuses"] == {"graded": 2, "timeout": 1}
+    assert figures["steps"]["merge"] == 0.25 and figures["peak_rss_mib"] == 150.4
+    assert summary.lines()[-1] == ("main process: scan 0.5 s, grading 2.0 s, merge 0.2 s, "
+                                   "journal 0.1 s; CPU 1.0 s, peak memory 150 MiB")
+    assert not any("main process" in line for line in RunSummary("fixture").lines())
+
+
+def test_a_merge_only_run_times_its_steps_and_measures_its_own_memory(released_course):
+    """A run with only journaled, unmerged records starts no worker: fast, and every step timed."""
+    from autograder.classrun.grade import GradeOptions, _grade_locked
+    from autograder.course import find_submissions
+    from autograder.grades import GradeResult
+    from autograder.journal import Journal
+
+    course = Course.from_root(released_course)
+    write_class(course, "fixture", ["correct", "empty", "wrong"])
+    journal = Journal(course, "fixture")
+    for sub in find_submissions(course, "fixture")[0]:
+        result = GradeResult("fixture", sub.student).to_dict()
+        journal.write({"student": sub.student, "assignment": "fixture", "checksum": sub.checksum,
+                       "merged": False, "result": result})
+
+    summary = _grade_locked(course, "fixture", GradeOptions(progress=False))
+
+    assert len(summary.merged_only) == 3 and not summary.graded
+    assert list(summary.steps) == ["scan", "grading", "merge", "journal"]
+    assert summary.steps["merge"] > 0 and summary.steps["journal"] == 0.0
+    assert summary.steps["scan"] + summary.steps["grading"] <= summary.seconds
+    # The test process itself: tens of MiB at least, and some CPU time.
+    assert summary.peak_rss_mib > 20 and summary.cpu_seconds > 0
+    assert all(r["merged"] for r in journal.records().values())
