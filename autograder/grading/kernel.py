@@ -287,7 +287,7 @@ def _wait_ready(km, kc, timeout: float) -> None:
         if reply is not None and reply["parent_header"].get("msg_id") in asked:
             try:
                 while True:
-                    if kc.get_iopub_msg(timeout=0.05)["parent_header"].get("msg_id") in asked:
+                    if kc.get_iopub_msg(timeout=0.02)["parent_header"].get("msg_id") in asked:
                         return
             except queue.Empty:
                 pass  # iopub missed them: not subscribed yet, ask again
