@@ -134,7 +134,7 @@ def cmd_grade(args) -> int:
         print("limits per job: chosen by each Dask worker's machine (see each result's enforced, or rnngrade report)")
     elif not _announce_limits(limits, use_sandbox, args.no_memory_limit):
         return EXIT_NO_MEMORY_LIMIT
-    policy = SandboxPolicy(enabled=use_sandbox, warm=use_sandbox and not args.cold_kernels)
+    policy = SandboxPolicy(enabled=use_sandbox, warm=use_sandbox and args.warm_kernels)
     summary = grade_assignment(course, args.assignment, limits, sandbox=policy, workers=args.workers,
                                force=args.force, students=args.student or None, scheduler=args.scheduler,
                                progress=not args.no_progress, deadline_s=args.job_deadline)
@@ -251,9 +251,9 @@ def _add_grade_parser(sub, common) -> None:
                    help="send the jobs to this dask.distributed scheduler (tcp://host:8786) instead")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run kernels without bubblewrap (limits and outside-kernel checks still apply)")
-    p.add_argument("--cold-kernels", action="store_true",
-                   help="start a new interpreter per kernel instead of forking it from the warm parent "
-                        "(slower; the isolation is the same)")
+    p.add_argument("--warm-kernels", action="store_true",
+                   help="fork each kernel from a warm parent that imported numpy, torch and rnnlab "
+                        "(faster; the same isolation, see the instructor's guide)")
     p.add_argument("--no-memory-limit", action="store_true",
                    help="grade even where no memory limit can be enforced (otherwise rnngrade refuses)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

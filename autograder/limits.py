@@ -79,12 +79,14 @@ class SandboxPolicy:
         as a plain process under the same resource limits (tests, ``--no-sandbox``).
     warm : fork each kernel from a warm parent that has already imported numpy, torch,
         rnnlab and the hidden-check runtime (:mod:`autograder.isolation.zygote`), each still in
-        its own namespaces, tmpfs and limits; False starts a new interpreter per kernel
-        (``rnngrade grade --cold-kernels``). Only with ``enabled``.
+        its own namespaces, tmpfs and limits (``rnngrade grade --warm-kernels``); False starts a
+        new interpreter per kernel. Only with ``enabled``. Off by default: a fork bomb in a
+        warm kernel copies enough of the parent's memory to be stopped by the memory limit,
+        not by the process limit as in a cold one.
     """
 
     enabled: bool = True
-    warm: bool = True
+    warm: bool = False
 
     def __post_init__(self):
         for name in ("enabled", "warm"):

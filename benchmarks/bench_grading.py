@@ -69,7 +69,7 @@ def run_nbgrader(root: Path, assignment: str, cell_timeout: float) -> float:
 
 def run_rnngrade(root: Path, assignment: str, cell_timeout: float, workers: int | None) -> tuple[float, str]:
     cmd = [sys.executable, "-m", "autograder.cli", "grade", assignment, "--course", str(root),
-           "--no-progress", "--cell-timeout", str(cell_timeout)]
+           "--no-progress", "--cell-timeout", str(cell_timeout), "--warm-kernels"]
     if workers:
         cmd += ["--workers", str(workers)]
     start = time.perf_counter()

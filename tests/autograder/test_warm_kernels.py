@@ -1,9 +1,11 @@
 """Kernels forked from the warm parent (autograder.isolation.zygote): the same sandbox as a
 cold kernel, and nothing of one submission reaches the parent or the next submission.
 
-The hostile fixtures (test_engine, test_class_run) are graded with warm kernels, the
-default; these tests pin what is specific to forking: module state, files, environment,
-processes, capabilities and the parent's own socket and folder.
+Warm kernels are opt-in (``rnngrade grade --warm-kernels``): graded warm, the hostile
+fixtures get their expected points, but a fork bomb ends at the memory limit ("crashed")
+instead of the process limit ("timeout"). These tests pin what is specific to forking:
+module state, files, environment, processes, capabilities and the parent's own socket and
+folder.
 """
 
 from __future__ import annotations
