@@ -187,23 +187,20 @@ def prepare(notebook_name: str, notebook_bytes: bytes, cases: dict, limits, sand
         planned = enforcement.plan_job(limits, root, sandbox)
         job.cgroup, rlimits = planned.cgroup, planned.rlimits
         job.enforced += planned.enforced + ([cold_because] if cold_because else [])
-        if zygote is not None:
-            argv, env = [], {}
-            fds = [str(root / "nb.ipynb"), str(root / CASES_NAME)] + [str(root / f"file-{i}") for i in range(len(files))]
-            warm = _zygote_job(job, zygote, notebook_name, list(files), limits, planned)
-            job.warm, job.parent_start = True, parent_start
-            job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
-            job.enforced.append("warm kernel: forked from a parent that imported numpy, torch and rnnlab, in its own "
-                                "user, mount, pid, ipc, uts and network namespaces, with a fresh home, /tmp and /proc")
-            if job.owner is not None:
-                job.enforced.append(f"sandbox user: host uid {job.owner[0]} (the grader runs as root)")
-        elif sandbox:
-            argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard,
-                                  files=list(files))
+        if sandbox:
             # Descriptors @fd0 (the notebook), @fd1 (the cases), @fd2... (the files beside it).
             fds = [str(root / "nb.ipynb"), str(root / CASES_NAME)] + [str(root / f"file-{i}") for i in range(len(files))]
-            env = {}
+            argv, env = [], {}
             job.enforced.append("bubblewrap: no network, private pid/ipc/uts/user namespaces, read-only system")
+            if zygote is not None:
+                warm = _zygote_job(job, zygote, notebook_name, list(files), limits, planned)
+                job.warm, job.parent_start = True, parent_start
+                job.enforced.append("warm kernel: forked from a parent that imported numpy, torch and rnnlab, in its "
+                                    "own user, mount, pid, ipc, uts and network namespaces, with a fresh home, /tmp "
+                                    "and /proc")
+            else:
+                argv = _bwrap_command(job, notebook_name, limits, planned.inner_nproc, memguard=planned.memguard,
+                                      files=list(files))
             if job.owner is not None:
                 job.enforced.append(f"sandbox user: host uid {job.owner[0]} (the grader runs as root)")
         else:
